@@ -1,0 +1,137 @@
+"""User verbs: create, list, disable, grant roles.
+
+One-time passwords are generated here and returned once to the caller (the CLI prints them); only their
+argon2id hash is stored, and the user must change the password at first login.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app import validation
+from app.auth.models import PROJECT_ROLES, Membership, Role, User, UserStatus
+from app.db import utcnow
+from app.errors import ConflictError, InvalidInputError, NotFoundError
+from app.projects import service as projects
+from app.projects.models import Project
+from crypto.passwords import Passwords
+
+# 5 groups of 4 from a 32-letter alphabet without look-alikes: 100 bits, easy to read out once.
+_OTP_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+
+
+def one_time_password() -> str:
+    """A random first password that meets the password policy (24 characters, about 100 bits)."""
+    groups = ("".join(secrets.choice(_OTP_ALPHABET) for _ in range(4)) for _ in range(5))
+    return "-".join(groups)
+
+
+def parse_role(value: str) -> Role:
+    """Turn user input into a Role, with a message that lists the valid ones."""
+    try:
+        return Role(value.strip().lower())
+    except ValueError:
+        choices = ", ".join(role.value for role in Role)
+        raise InvalidInputError(f"unknown role {value!r} (choose from {choices})") from None
+
+
+@dataclass(frozen=True)
+class NewUser:
+    """A freshly created user and the one-time password to hand over."""
+
+    user: User
+    one_time_password: str
+
+
+def get_by_username(session: Session, *, username: str) -> User | None:
+    """The user with this username, if any."""
+    return session.scalars(select(User).where(User.username == username)).one_or_none()
+
+
+def get_by_username_or_raise(session: Session, *, username: str) -> User:
+    """The user with this username, or NotFoundError."""
+    user = get_by_username(session, username=username)
+    if user is None:
+        raise NotFoundError(f"no user named {username!r}")
+    return user
+
+
+def create(
+    session: Session,
+    *,
+    username: str,
+    role: Role,
+    passwords: Passwords,
+    project_name: str | None = None,
+) -> NewUser:
+    """Create a user with one role: admin is global, project roles need a project."""
+    username = validation.handle(username, what="username")
+    if role is Role.ADMIN and project_name:
+        raise InvalidInputError("admin is a global role: leave out --project")
+    if role in PROJECT_ROLES and not project_name:
+        raise InvalidInputError(f"the {role.value} role is held in a project: add --project NAME")
+    if get_by_username(session, username=username) is not None:
+        raise ConflictError(f"a user named {username!r} already exists")
+    project = projects.get_by_name_or_raise(session, name=project_name) if project_name else None
+    password = one_time_password()
+    user = User(
+        username=username,
+        password_hash=passwords.hash(password),
+        is_admin=role is Role.ADMIN,
+        must_change_password=True,
+    )
+    session.add(user)
+    session.flush()
+    if project is not None:
+        grant(session, user=user, project_id=project.id, role=role)
+    return NewUser(user=user, one_time_password=password)
+
+
+def grant(session: Session, *, user: User, project_id: uuid.UUID, role: Role) -> Membership:
+    """Give a user a project role; granting a role they hold is a conflict."""
+    if role not in PROJECT_ROLES:
+        raise InvalidInputError("only interviewer, coder and auditor are project roles")
+    existing = session.scalars(
+        select(Membership).where(
+            Membership.user_id == user.id, Membership.project_id == project_id, Membership.role == role
+        )
+    ).one_or_none()
+    if existing is not None:
+        raise ConflictError(f"{user.username!r} already holds that role in this project")
+    membership = Membership(user_id=user.id, project_id=project_id, role=role)
+    session.add(membership)
+    session.flush()
+    return membership
+
+
+def list_all(session: Session) -> Sequence[User]:
+    """Every user, by username."""
+    return session.scalars(select(User).order_by(User.username)).all()
+
+
+def roles_of(session: Session, *, user_id: uuid.UUID) -> list[tuple[str, str]]:
+    """(project name, role) pairs a user holds, sorted."""
+    rows = session.execute(
+        select(Project.name, Membership.role)
+        .join(Membership, Membership.project_id == Project.id)
+        .where(Membership.user_id == user_id)
+        .order_by(Project.name, Membership.role)
+    ).all()
+    return [(name, role) for name, role in rows]
+
+
+def disable(session: Session, *, username: str) -> User:
+    """Disable a user; their history stays, they can no longer act."""
+    user = get_by_username_or_raise(session, username=username)
+    if user.status == UserStatus.DISABLED:
+        raise ConflictError(f"{username!r} is already disabled")
+    user.status = UserStatus.DISABLED
+    user.disabled_at = utcnow()
+    session.flush()
+    return user

@@ -1,0 +1,57 @@
+"""The fictional demo project `demo`.
+
+Every name, place and story here is invented. Each capability adds its part to `load`, so a newcomer who runs
+`harbour demo` can log in as each role and see everything Harbour does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from app.auth import service as users
+from app.auth.models import Role
+from app.errors import ConflictError
+from app.projects import service as projects
+from app.runtime import Runtime
+
+DEMO_PROJECT = "demo"
+
+DEMO_USERS = (
+    ("demo-admin", Role.ADMIN),
+    ("demo-interviewer", Role.INTERVIEWER),
+    ("demo-coder", Role.CODER),
+    ("demo-coder2", Role.CODER),
+    ("demo-auditor", Role.AUDITOR),
+)
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    """A demo account and its password, printed once."""
+
+    role: str
+    username: str
+    password: str
+
+
+def load(session: Session, *, runtime: Runtime) -> list[DemoLogin]:
+    """Create the demo project and its users; refuses if it is already loaded."""
+    if projects.get_by_name(session, name=DEMO_PROJECT) is not None:
+        raise ConflictError("the demo project is already loaded")
+    project = projects.create(session, name=DEMO_PROJECT)
+    logins = []
+    for username, role in DEMO_USERS:
+        new = users.create(
+            session,
+            username=username,
+            role=role,
+            passwords=runtime.passwords,
+            project_name=None if role is Role.ADMIN else project.name,
+        )
+        # Demo accounts are ready to use: the newcomer should not have to change a password first.
+        new.user.must_change_password = False
+        logins.append(DemoLogin(role=role.value, username=username, password=new.one_time_password))
+    session.flush()
+    return logins

@@ -1,0 +1,164 @@
+"""The error family services raise, and the handlers that render it.
+
+Services raise `AppError` subclasses; one handler renders `{"error": {"code", "message"}}` for `/api/` and
+`templates/error.html` for pages. Anything else becomes a generic 500 whose log line names only the exception
+type and request path: exception messages can carry content, so they are never logged or shown.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+    from fastapi.templating import Jinja2Templates
+
+log = logging.getLogger("harbour.errors")
+
+
+class AppError(Exception):
+    """Base of every error a service may raise on purpose; safe to show to the caller."""
+
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if status_code is not None:
+            self.status_code = status_code
+
+
+class InvalidInputError(AppError):
+    """The request is well-formed but its content is not acceptable."""
+
+    status_code = 422
+    code = "invalid_input"
+
+
+class UnauthenticatedError(AppError):
+    """No valid session or token."""
+
+    status_code = 401
+    code = "unauthenticated"
+
+
+class ForbiddenError(AppError):
+    """Authenticated, but the policy does not allow this action (never used to hide existence)."""
+
+    status_code = 403
+    code = "forbidden"
+
+
+class NotFoundError(AppError):
+    """Missing, or out of the caller's scope: the two are indistinguishable by design."""
+
+    status_code = 404
+    code = "not_found"
+
+    def __init__(self, message: str = "Not found.") -> None:
+        super().__init__(message)
+
+
+class ConflictError(AppError):
+    """The change conflicts with the current state (duplicate, stale version, locked record)."""
+
+    status_code = 409
+    code = "conflict"
+
+
+class PayloadTooLargeError(AppError):
+    """An upload or body beyond the configured limit."""
+
+    status_code = 413
+    code = "payload_too_large"
+
+
+class ServiceUnavailableError(AppError):
+    """Keys sealed, audit log unwritable or database unreachable: fail closed."""
+
+    status_code = 503
+    code = "unavailable"
+
+
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_input",
+    429: "too_many_requests",
+    503: "unavailable",
+}
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path == "/healthz"
+
+
+def render_error(request: Request, status_code: int, code: str, message: str) -> Response:
+    """Render one error as JSON for the API, or as the error page for browsers."""
+    if _wants_json(request):
+        return JSONResponse({"error": {"code": code, "message": message}}, status_code=status_code)
+    templates: Jinja2Templates = request.app.state.templates
+    return templates.TemplateResponse(
+        request,
+        "error.html",
+        {"status_code": status_code, "code": code, "message": message},
+        status_code=status_code,
+    )
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    """Describe the first invalid field without echoing the submitted value back."""
+    errors = exc.errors()
+    if not errors:
+        return "The request is not valid."
+    first = errors[0]
+    where = ".".join(str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path"))
+    what = str(first.get("msg", "invalid value"))
+    return f"{where}: {what}" if where else what
+
+
+def install_handlers(app: FastAPI) -> None:
+    """Register the handlers that turn every failure into a clean response."""
+
+    async def on_app_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, AppError)  # noqa: S101 - registered for AppError only
+        return render_error(request, exc.status_code, exc.code, exc.message)
+
+    async def on_http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)  # noqa: S101 - registered for HTTPException only
+        code = _STATUS_CODES.get(exc.status_code, "error")
+        message = exc.detail if isinstance(exc.detail, str) else "Request failed."
+        response = render_error(request, exc.status_code, code, message)
+        if exc.headers:
+            response.headers.update(exc.headers)
+        return response
+
+    async def on_validation_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)  # noqa: S101 - registered for validation only
+        return render_error(request, 422, "invalid_input", _validation_message(exc))
+
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
+        log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
+        if _wants_json(request):
+            return JSONResponse(
+                {"error": {"code": "internal", "message": "Internal error."}}, status_code=500
+            )
+        return HTMLResponse("<!doctype html><title>Error</title><p>Internal error.</p>", status_code=500)
+
+    app.add_exception_handler(AppError, on_app_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(Exception, on_unexpected)

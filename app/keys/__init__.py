@@ -1,0 +1,1 @@
+"""Root-key providers, the key store and key operations, wired from settings."""

@@ -1,0 +1,1 @@
+"""Projects: the unit of access; every testimony belongs to exactly one."""

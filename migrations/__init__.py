@@ -1,0 +1,1 @@
+"""Alembic migrations (revision files under versions/)."""
