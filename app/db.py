@@ -7,7 +7,11 @@ the request's session commits once on success and rolls back on any error; servi
 (argon2, parsing, encrypting large files) therefore never runs on the event loop.
 
 SQLite is the embedded default. The pysqlite driver's own transaction handling defers BEGIN and breaks
-SAVEPOINT, so we take over: the driver runs in autocommit mode and SQLAlchemy emits BEGIN itself. WAL lets
+SAVEPOINT, so we take over: the driver runs in autocommit mode and SQLAlchemy emits BEGIN IMMEDIATE itself.
+IMMEDIATE takes the write lock at the start: SQLite has one writer anyway, and nearly every request writes
+(an audit entry at least); a deferred transaction that read first and writes later fails at once with
+SQLITE_BUSY when another writer committed in between, instead of waiting. This also serialises audit
+appends on SQLite; on PostgreSQL they are serialised by an advisory lock (app/audit). WAL lets
 readers proceed during a write; `secure_delete` overwrites freed pages so deleted ciphertext and wrapped keys
 do not linger in the file; foreign keys are enforced.
 """
@@ -83,7 +87,7 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_on_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
