@@ -171,10 +171,10 @@ def open_sealed(key: bytes, blob: bytes, *, aad: bytes) -> bytes:
     _check_key(key)
     cipher = AESGCM(key)
 
-    def decrypt(nonce: bytes, body: bytes, gcm_aad: bytes) -> bytes:
+    def _decrypt(nonce: bytes, body: bytes, gcm_aad: bytes) -> bytes:
         try:
             return cipher.decrypt(nonce, body, gcm_aad)
         except InvalidTag:
             raise CryptoError() from None
 
-    return open_with(decrypt, blob, aad=aad)
+    return open_with(_decrypt, blob, aad=aad)

@@ -93,10 +93,18 @@ def normalise(value: str) -> str:
         if char in _JOINERS:
             continue
         cleaned.append(char if char.isalnum() else " ")
-    words = "".join(cleaned).split()
-    for pattern, replacement in _LATIN_RULES:
-        words = [pattern.sub(replacement, word) for word in words]
-    return " ".join(word for word in words if word)
+    return " ".join(_fold(word) for word in "".join(cleaned).split())
+
+
+def _fold(word: str) -> str:
+    # Repeat until stable: one pass can create a new match ("kkhh" -> "khh" -> "kh"), and a skeleton
+    # must normalise to itself so a stored skeleton and a re-normalised query agree.
+    previous = None
+    while word != previous:
+        previous = word
+        for pattern, replacement in _LATIN_RULES:
+            word = pattern.sub(replacement, word)
+    return word
 
 
 def name_tokens(value: str) -> list[str]:

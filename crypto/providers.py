@@ -296,8 +296,11 @@ def read_passphrase_file(path: Path) -> str:
 class Pkcs11KeyProvider:
     """Root key held in a PKCS#11 token; AES-256-GCM runs inside the token."""
 
-    def __init__(self, session: Any, key: Any, token_label: str, key_label: str) -> None:
+    def __init__(self, session: pkcs11.Session, key: Any, token_label: str, key_label: str) -> None:
+        """Wrap an open session and its root key; use `open` rather than calling this."""
         self._session = session
+        # Any: python-pkcs11 composes key classes (SecretKey + EncryptMixin + ...) at run time, so no
+        # static type carries both encrypt() and decrypt().
         self._key = key
         self._token_label = token_label
         self._key_id = uuid.uuid5(PROVIDER_NAMESPACE, f"pkcs11:{key_label}")
@@ -345,7 +348,7 @@ class Pkcs11KeyProvider:
         return cls(session, key, token_label, key_label)
 
     @staticmethod
-    def _find_or_create(session: Any, key_label: str, create: bool) -> Any:
+    def _find_or_create(session: pkcs11.Session, key_label: str, create: bool) -> Any:
         try:
             key = session.get_key(object_class=ObjectClass.SECRET_KEY, key_type=KeyType.AES, label=key_label)
         except pkcs11.NoSuchKey:

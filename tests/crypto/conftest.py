@@ -67,7 +67,9 @@ def softhsm_token(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SoftHsmT
 @pytest.fixture
 def pkcs11_provider(softhsm_token: SoftHsmToken) -> Iterator[Pkcs11KeyProvider]:
     """A provider on the test token with the default root key label, closed after the test."""
-    provider = Pkcs11KeyProvider.open(softhsm_token.lib_path, softhsm_token.label, softhsm_token.pin, create=True)
+    provider = Pkcs11KeyProvider.open(
+        softhsm_token.lib_path, softhsm_token.label, softhsm_token.pin, create=True
+    )
     yield provider
     provider.close()
 

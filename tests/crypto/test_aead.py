@@ -44,7 +44,7 @@ def test_primitive_matches_gcm_known_answer() -> None:
 
 
 def test_seal_output_matches_documented_layout(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(aead.os, "urandom", lambda n: GCM16_IV)
+    monkeypatch.setattr(os, "urandom", lambda n: GCM16_IV)
     blob = seal(GCM16_KEY, GCM16_PLAINTEXT, aad=GCM16_AAD, key_id=KEY_ID, key_version=7)
 
     header = b"HB" + b"\x01" + KEY_ID.bytes + struct.pack(">I", 7) + GCM16_IV
@@ -195,13 +195,16 @@ def test_aad_is_keyword_only_and_required() -> None:
     with pytest.raises(TypeError):
         seal(KEY, b"x", key_id=KEY_ID, key_version=1)  # type: ignore[call-arg]
     with pytest.raises(TypeError):
-        open_sealed(KEY, sealed(), AAD)  # type: ignore[misc]
+        open_sealed(KEY, sealed(), AAD)  # type: ignore[call-arg]
 
 
 def test_no_nonce_repeats_in_a_million_encryptions() -> None:
     # Real seal() calls, reading the nonce back out of each blob.
     start, end = HEADER_SIZE - aead.NONCE_SIZE, HEADER_SIZE
-    nonces = {int.from_bytes(seal(KEY, b"", aad=b"", key_id=KEY_ID, key_version=1)[start:end]) for _ in range(1_000_000)}
+    nonces = {
+        int.from_bytes(seal(KEY, b"", aad=b"", key_id=KEY_ID, key_version=1)[start:end])
+        for _ in range(1_000_000)
+    }
     assert len(nonces) == 1_000_000
 
 
@@ -217,6 +220,6 @@ def test_nonce_comes_from_os_urandom(monkeypatch: pytest.MonkeyPatch) -> None:
         calls.append(n)
         return real_urandom(n)
 
-    monkeypatch.setattr(aead.os, "urandom", fake_urandom)
+    monkeypatch.setattr(os, "urandom", fake_urandom)
     sealed()
     assert calls == [12]
