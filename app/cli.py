@@ -16,11 +16,15 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from app import migrate, validation
+from app.audit.cli import audit_cli
 from app.auth import service as users
+from app.auth import sessions
 from app.auth.models import Role
+from app.context import Context
 from app.db import make_engine, unit_of_work
 from app.errors import AppError
 from app.keys import provider as key_provider
+from app.keys.cli import keys_cli
 from app.projects import service as projects
 from app.runtime import Runtime
 from app.settings import Settings
@@ -38,6 +42,8 @@ users_cli = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
 projects_cli = typer.Typer(help="Manage projects and who holds which role in them.", no_args_is_help=True)
 cli.add_typer(users_cli, name="users")
 cli.add_typer(projects_cli, name="projects")
+cli.add_typer(audit_cli, name="audit")
+cli.add_typer(keys_cli, name="keys")
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -57,8 +63,8 @@ def settings() -> Settings:
 
 
 @contextmanager
-def opened(*, unlock: bool = False) -> Iterator[tuple[Runtime, Session]]:
-    """A runtime on an initialised, up-to-date database and one transaction committed at the end."""
+def opened(*, unlock: bool = True) -> Iterator[tuple[Runtime, Session]]:
+    """A runtime on an initialised, up-to-date database (keys unlocked) and one transaction."""
     current = settings()
     runtime = Runtime.open(current, unlock=False)
     try:
@@ -107,8 +113,9 @@ def init(
         runtime = Runtime.open(current, unlock=False)
         try:
             migrate.upgrade(runtime.engine)
+            runtime.unlock()
             with unit_of_work(runtime.sessions) as session:
-                new = users.create(session, username=admin, role=Role.ADMIN, passwords=runtime.passwords)
+                new = users.create(Context(session, runtime, None), username=admin, role=Role.ADMIN)
         finally:
             runtime.close()
     except BaseException:
@@ -174,8 +181,8 @@ def demo() -> None:
     """Load the fictional demo project `demo` (prints a log-in for each role)."""
     from app import demo as demo_data
 
-    with opened(unlock=True) as (runtime, session):
-        logins = demo_data.load(session, runtime=runtime)
+    with opened() as (runtime, session):
+        logins = demo_data.load(Context(session, runtime, None))
     table = Table(title="Demo log-ins (fictional data; passwords shown once)")
     table.add_column("role")
     table.add_column("username")
@@ -194,9 +201,7 @@ def users_add(
     """Add a user with one role; prints a one-time password."""
     parsed = users.parse_role(role)
     with opened() as (runtime, session):
-        new = users.create(
-            session, username=name, role=parsed, passwords=runtime.passwords, project_name=project
-        )
+        new = users.create(Context(session, runtime, None), username=name, role=parsed, project_name=project)
     where = f" in {project}" if project else ""
     out.print(f"Added {new.user.username} ({parsed.value}{where}).")
     out.print(f"One-time password: [bold]{new.one_time_password}[/bold] (must be changed at first login)")
@@ -220,16 +225,48 @@ def users_list() -> None:
 @users_cli.command("disable")
 def users_disable(name: Annotated[str, typer.Argument(help="Username.")]) -> None:
     """Disable a user: they can no longer log in or act."""
-    with opened() as (_runtime, session):
-        users.disable(session, username=name)
-    out.print(f"Disabled {name}.")
+    with opened() as (runtime, session):
+        users.disable(Context(session, runtime, None), username=name)
+    out.print(f"Disabled {name}; their sessions and tokens have ended.")
+
+
+@users_cli.command("reset-totp")
+def users_reset_totp(name: Annotated[str, typer.Argument(help="Username.")]) -> None:
+    """Forget a user's TOTP device: they set up a new one at their next login."""
+    with opened() as (runtime, session):
+        users.reset_totp(Context(session, runtime, None), username=name)
+    out.print(f"Reset two-factor authentication of {name}; they enrol again at next login.")
+
+
+@users_cli.command("token")
+def users_token(
+    name: Annotated[str, typer.Argument(help="Username.")],
+    expires: Annotated[str, typer.Option(help="Lifetime such as 90m, 1h or 7d (at most 30d).")] = "1h",
+) -> None:
+    """Print an API token for scripts (audited; shown once)."""
+    try:
+        lifetime = sessions.parse_lifetime(expires)
+    except ValueError as exc:
+        raise CommandError(f"--expires: {exc}") from None
+    with opened() as (runtime, session):
+        ctx = Context(session, runtime, None)
+        user = users.get_by_username_or_raise(session, username=name)
+        if not user.is_active:
+            raise CommandError(f"{name} is disabled")
+        row, clear = sessions.issue_token(session, runtime, user=user, lifetime=lifetime)
+        ctx.audit("auth.token_issue", object_type="api_token", object_id=row.id, reason="operator")
+        expires_at = row.expires_at
+    out.print(clear, markup=False)
+    err.print(
+        f"expires {expires_at.isoformat(timespec='minutes')}; send it as 'Authorization: Bearer <token>'"
+    )
 
 
 @projects_cli.command("add")
 def projects_add(name: Annotated[str, typer.Argument(help="Project name (3-64 of a-z 0-9 . _ -).")]) -> None:
     """Create a project."""
-    with opened() as (_runtime, session):
-        project = projects.create(session, name=name)
+    with opened() as (runtime, session):
+        project = projects.create(Context(session, runtime, None), name=name)
     out.print(f"Created project {project.name}.")
 
 
@@ -253,10 +290,10 @@ def projects_grant(
 ) -> None:
     """Give a user a role in a project."""
     parsed = users.parse_role(role)
-    with opened() as (_runtime, session):
+    with opened() as (runtime, session):
         target = users.get_by_username_or_raise(session, username=user)
         found = projects.get_by_name_or_raise(session, name=project)
-        users.grant(session, user=target, project_id=found.id, role=parsed)
+        users.grant(Context(session, runtime, None), user=target, project_id=found.id, role=parsed)
     out.print(f"{user} is now {parsed.value} in {project}.")
 
 

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy.orm import Session
-
 from app.auth import service as users
 from app.auth.models import Role
+from app.context import Context
 from app.errors import ConflictError
 from app.projects import service as projects
-from app.runtime import Runtime
 
 DEMO_PROJECT = "demo"
 
@@ -36,19 +34,16 @@ class DemoLogin:
     password: str
 
 
-def load(session: Session, *, runtime: Runtime) -> list[DemoLogin]:
+def load(ctx: Context) -> list[DemoLogin]:
     """Create the demo project and its users; refuses if it is already loaded."""
+    session = ctx.session
     if projects.get_by_name(session, name=DEMO_PROJECT) is not None:
         raise ConflictError("the demo project is already loaded")
-    project = projects.create(session, name=DEMO_PROJECT)
+    project = projects.create(ctx, name=DEMO_PROJECT)
     logins = []
     for username, role in DEMO_USERS:
         new = users.create(
-            session,
-            username=username,
-            role=role,
-            passwords=runtime.passwords,
-            project_name=None if role is Role.ADMIN else project.name,
+            ctx, username=username, role=role, project_name=None if role is Role.ADMIN else project.name
         )
         # Demo accounts are ready to use: the newcomer should not have to change a password first.
         new.user.must_change_password = False

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 if TYPE_CHECKING:
@@ -130,11 +131,26 @@ def _validation_message(exc: RequestValidationError) -> str:
     return f"{where}: {what}" if where else what
 
 
+async def _record_denied(request: Request, reason: str) -> None:
+    """Log a refused request of an authenticated caller in its own transaction (the request rolled back)."""
+    hook = getattr(request.app.state, "on_denied", None)
+    if hook is None or getattr(request.state, "actor", None) is None:
+        return
+    try:
+        await run_in_threadpool(hook, request, reason)
+    except Exception as exc:  # the refusal stands either way; never let logging turn it into a 500
+        log.error("could not record a denied request: %s", type(exc).__name__)
+
+
 def install_handlers(app: FastAPI) -> None:
     """Register the handlers that turn every failure into a clean response."""
 
     async def on_app_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, AppError)  # noqa: S101 - registered for AppError only
+        if exc.status_code == 401 and not _wants_json(request):
+            return RedirectResponse("/login", status_code=303)
+        if exc.status_code in (403, 404):
+            await _record_denied(request, exc.code)
         return render_error(request, exc.status_code, exc.code, exc.message)
 
     async def on_http_error(request: Request, exc: Exception) -> Response:

@@ -16,7 +16,7 @@ router = APIRouter()
 def healthz(runtime: RuntimeDep) -> JSONResponse:
     """Report readiness: 200 when the database answers and the keys are unlocked, else 503."""
     try:
-        with runtime.engine.connect() as connection:
+        with runtime.engine.connect().execution_options(read_only=True) as connection:
             connection.execute(text("SELECT 1"))
         database = "ok"
     except SQLAlchemyError:

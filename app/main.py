@@ -7,11 +7,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.routing import Match
 
 from app import __version__, errors, health
+from app.audit import service as audit_log
+from app.auth import pages as auth_pages
+from app.auth import router as auth_api
+from app.db import unit_of_work
 from app.runtime import Runtime
 from app.security_headers import SecurityHeadersMiddleware
 from app.settings import Settings
@@ -50,9 +55,40 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     errors.install_handlers(app)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.cookie_secure)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    app.state.on_denied = _record_denied
     app.include_router(health.router)
+    app.include_router(auth_api.router)
+    app.include_router(auth_pages.router)
     app.include_router(web.router)
     return app
+
+
+def _route_name(request: Request) -> str:
+    route = request.scope.get("route")
+    if route is not None:
+        return str(route.name)
+    for candidate in request.app.routes:
+        if candidate.matches(request.scope)[0] is Match.FULL:
+            return str(candidate.name)
+    return "unknown"
+
+
+def _record_denied(request: Request, reason: str) -> None:
+    """Write a `request.denied` entry for an authenticated caller (opaque ids only)."""
+    runtime: Runtime = request.app.state.runtime
+    actor = request.state.actor
+    with unit_of_work(runtime.sessions) as session:
+        audit_log.record(
+            session,
+            keys=runtime.keys,
+            action="request.denied",
+            actor_id=actor.user_id,
+            actor_role=actor.role_label,
+            object_type="route",
+            object_id=_route_name(request),
+            outcome=audit_log.Outcome.DENIED,
+            reason=reason,
+        )
 
 
 def app_from_environment() -> FastAPI:

@@ -6,12 +6,14 @@ Built once per process by `create_app` or a CLI command, never at import time.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db import make_engine, make_sessionmaker
+from app.db import make_engine, make_sessionmaker, utcnow
 from app.errors import ServiceUnavailableError
 from app.keys import provider as key_provider
 from app.settings import Settings
@@ -32,6 +34,8 @@ class Runtime:
     passwords: Passwords
     keystore: KeyStore | None = None
     sealed_reason: str | None = field(default=None)
+    # Injectable so tests can freeze time for sessions, TOTP and throttling.
+    clock: Callable[[], datetime] = field(default=utcnow)
 
     @classmethod
     def open(cls, settings: Settings, *, unlock: bool = True, engine: Engine | None = None) -> Runtime:

@@ -4,23 +4,20 @@ from __future__ import annotations
 
 import secrets
 
-from sqlalchemy.orm import Session
-
 from app.auth import service as users
 from app.auth.models import Role, User
+from app.context import Context
 from app.projects import service as projects
 from app.projects.models import Project
-from crypto.passwords import Passwords
 
 
-def project(session: Session, *, name: str | None = None) -> Project:
+def project(ctx: Context, *, name: str | None = None) -> Project:
     """A project with a unique name."""
-    return projects.create(session, name=name or f"proj-{secrets.token_hex(3)}")
+    return projects.create(ctx, name=name or f"proj-{secrets.token_hex(3)}")
 
 
 def user(
-    session: Session,
-    passwords: Passwords,
+    ctx: Context,
     *,
     role: Role = Role.CODER,
     project_name: str | None = None,
@@ -28,12 +25,8 @@ def user(
 ) -> tuple[User, str]:
     """A user with one role (and a project made for it when needed) and their password."""
     if role is not Role.ADMIN and project_name is None:
-        project_name = project(session).name
+        project_name = project(ctx).name
     new = users.create(
-        session,
-        username=username or f"user-{secrets.token_hex(3)}",
-        role=role,
-        passwords=passwords,
-        project_name=project_name,
+        ctx, username=username or f"user-{secrets.token_hex(3)}", role=role, project_name=project_name
     )
     return new.user, new.one_time_password

@@ -69,9 +69,7 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.AUDIT_VERIFY: frozenset({Role.AUDITOR}),
 }
 
-GLOBAL_ACTIONS = frozenset(
-    {Action.SELF, Action.USERS_MANAGE, Action.PROJECTS_MANAGE, Action.KEYS_STATUS}
-)
+GLOBAL_ACTIONS = frozenset({Action.SELF, Action.USERS_MANAGE, Action.PROJECTS_MANAGE, Action.KEYS_STATUS})
 
 
 def allows(role: Role, action: Action) -> bool:

@@ -1,7 +1,8 @@
 """User verbs: create, list, disable, grant roles.
 
 One-time passwords are generated here and returned once to the caller (the CLI prints them); only their
-argon2id hash is stored, and the user must change the password at first login.
+argon2id hash is stored, and the user must change the password at first login. Every change to a user's
+credentials, roles or status ends all of their sessions and tokens, and is audited.
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import validation
+from app.audit.service import Outcome
+from app.auth import sessions, totp_store
 from app.auth.models import PROJECT_ROLES, Membership, Role, User, UserStatus
-from app.db import utcnow
+from app.context import Context
 from app.errors import ConflictError, InvalidInputError, NotFoundError
 from app.projects import service as projects
 from app.projects.models import Project
-from crypto.passwords import Passwords
+from crypto import totp
 
 # 5 groups of 4 from a 32-letter alphabet without look-alikes: 100 bits, easy to read out once.
 _OTP_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
@@ -62,15 +65,9 @@ def get_by_username_or_raise(session: Session, *, username: str) -> User:
     return user
 
 
-def create(
-    session: Session,
-    *,
-    username: str,
-    role: Role,
-    passwords: Passwords,
-    project_name: str | None = None,
-) -> NewUser:
+def create(ctx: Context, *, username: str, role: Role, project_name: str | None = None) -> NewUser:
     """Create a user with one role: admin is global, project roles need a project."""
+    session = ctx.session
     username = validation.handle(username, what="username")
     if role is Role.ADMIN and project_name:
         raise InvalidInputError("admin is a global role: leave out --project")
@@ -82,19 +79,21 @@ def create(
     password = one_time_password()
     user = User(
         username=username,
-        password_hash=passwords.hash(password),
+        password_hash=ctx.runtime.passwords.hash(password),
         is_admin=role is Role.ADMIN,
         must_change_password=True,
     )
     session.add(user)
     session.flush()
+    ctx.audit("user.create", object_type="user", object_id=user.id)
     if project is not None:
-        grant(session, user=user, project_id=project.id, role=role)
+        grant(ctx, user=user, project_id=project.id, role=role)
     return NewUser(user=user, one_time_password=password)
 
 
-def grant(session: Session, *, user: User, project_id: uuid.UUID, role: Role) -> Membership:
-    """Give a user a project role; granting a role they hold is a conflict."""
+def grant(ctx: Context, *, user: User, project_id: uuid.UUID, role: Role) -> Membership:
+    """Give a user a project role; granting a role they hold is a conflict. Their sessions end."""
+    session = ctx.session
     if role not in PROJECT_ROLES:
         raise InvalidInputError("only interviewer, coder and auditor are project roles")
     existing = session.scalars(
@@ -107,6 +106,10 @@ def grant(session: Session, *, user: User, project_id: uuid.UUID, role: Role) ->
     membership = Membership(user_id=user.id, project_id=project_id, role=role)
     session.add(membership)
     session.flush()
+    sessions.revoke_all(session, ctx.runtime, user_id=user.id)
+    ctx.audit(
+        "user.role_grant", object_type="user", object_id=user.id, project_id=project_id, reason=role.value
+    )
     return membership
 
 
@@ -126,12 +129,54 @@ def roles_of(session: Session, *, user_id: uuid.UUID) -> list[tuple[str, str]]:
     return [(name, role) for name, role in rows]
 
 
-def disable(session: Session, *, username: str) -> User:
-    """Disable a user; their history stays, they can no longer act."""
-    user = get_by_username_or_raise(session, username=username)
+def disable(ctx: Context, *, username: str) -> User:
+    """Disable a user; their history stays, their sessions end, they can no longer act."""
+    user = get_by_username_or_raise(ctx.session, username=username)
     if user.status == UserStatus.DISABLED:
         raise ConflictError(f"{username!r} is already disabled")
     user.status = UserStatus.DISABLED
-    user.disabled_at = utcnow()
-    session.flush()
+    user.disabled_at = ctx.runtime.clock()
+    ctx.session.flush()
+    sessions.revoke_all(ctx.session, ctx.runtime, user_id=user.id)
+    ctx.audit("user.disable", object_type="user", object_id=user.id)
+    return user
+
+
+def set_password(ctx: Context, *, user: User, password: str) -> None:
+    """Store a new password (already checked against the policy); every session of the user ends."""
+    user.password_hash = ctx.runtime.passwords.hash(password)
+    user.must_change_password = False
+    user.password_changed_at = ctx.runtime.clock()
+    ctx.session.flush()
+    sessions.revoke_all(ctx.session, ctx.runtime, user_id=user.id)
+    ctx.audit("auth.password_change", object_type="user", object_id=user.id)
+
+
+def confirm_totp(ctx: Context, *, user: User, code: str) -> bool:
+    """Complete TOTP enrolment with a first valid code; every session of the user ends."""
+    if user.totp_secret is None:
+        return False
+    counter = totp.verify(
+        totp_store.load(ctx, user), code, now=ctx.runtime.clock().timestamp(), last_counter=None
+    )
+    if counter is None:
+        ctx.audit("auth.totp_enrol", object_type="user", object_id=user.id, outcome=Outcome.FAILED)
+        return False
+    user.totp_last_counter = counter
+    user.totp_enrolled_at = ctx.runtime.clock()
+    ctx.session.flush()
+    sessions.revoke_all(ctx.session, ctx.runtime, user_id=user.id)
+    ctx.audit("auth.totp_enrol", object_type="user", object_id=user.id)
+    return True
+
+
+def reset_totp(ctx: Context, *, username: str) -> User:
+    """Forget a user's TOTP secret (lost device): they enrol again at next login; sessions end."""
+    user = get_by_username_or_raise(ctx.session, username=username)
+    user.totp_secret = None
+    user.totp_last_counter = None
+    user.totp_enrolled_at = None
+    ctx.session.flush()
+    sessions.revoke_all(ctx.session, ctx.runtime, user_id=user.id)
+    ctx.audit("auth.totp_reset", object_type="user", object_id=user.id)
     return user

@@ -9,8 +9,11 @@ the root key) lives in DATA_DIR/keys/keystore.json, also outside the database an
 from __future__ import annotations
 
 import getpass
+import hashlib
+import hmac
 import json
 import os
+import threading
 from pathlib import Path
 
 from app.settings import Settings
@@ -30,6 +33,10 @@ from crypto.providers import (
 ROOT_KEY_FILE = "root.key"
 KEYSTORE_FILE = "keystore.json"
 PASSPHRASE_FILE = "passphrase.json"  # noqa: S105 - a file name, not a secret
+
+_pkcs11_lock = threading.Lock()
+# (library, token label, key label) -> (SHA-256 of the PIN that logged in, the open provider)
+_pkcs11_providers: dict[tuple[str, str, str], tuple[bytes, Pkcs11KeyProvider]] = {}
 
 
 def keystore_path(settings: Settings) -> Path:
@@ -55,13 +62,26 @@ def _passphrase(settings: Settings, *, confirm: bool) -> str:
 def _pkcs11(settings: Settings, *, create: bool) -> Pkcs11KeyProvider:
     if settings.pkcs11_pin_file is None:
         raise KeyUnavailableError("HARBOUR_PKCS11_PIN_FILE must name a file holding the token PIN")
-    return Pkcs11KeyProvider.open(
-        settings.pkcs11_library,
-        settings.pkcs11_token_label,
-        _read_secret_file(settings.pkcs11_pin_file),
-        key_label=settings.pkcs11_key_label,
-        create=create,
-    )
+    pin = _read_secret_file(settings.pkcs11_pin_file)
+    pin_digest = hashlib.sha256(pin.encode("utf-8")).digest()
+    ident = (settings.pkcs11_library, settings.pkcs11_token_label, settings.pkcs11_key_label)
+    with _pkcs11_lock:
+        cached = _pkcs11_providers.get(ident)
+        if cached is not None:
+            if not hmac.compare_digest(cached[0], pin_digest):
+                raise KeyUnavailableError(
+                    f"PKCS#11 login to {settings.pkcs11_token_label!r} failed: wrong PIN"
+                )
+            return cached[1]
+        provider = Pkcs11KeyProvider.open(
+            settings.pkcs11_library,
+            settings.pkcs11_token_label,
+            pin,
+            key_label=settings.pkcs11_key_label,
+            create=create,
+        )
+        _pkcs11_providers[ident] = (pin_digest, provider)
+        return provider
 
 
 def create_provider(settings: Settings) -> RootKeyProvider:

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import validation
+from app.context import Context
 from app.errors import ConflictError, NotFoundError
 from app.projects.models import Project
 
@@ -25,14 +26,15 @@ def get_by_name_or_raise(session: Session, *, name: str) -> Project:
     return project
 
 
-def create(session: Session, *, name: str) -> Project:
+def create(ctx: Context, *, name: str) -> Project:
     """Create a project with a unique name."""
     name = validation.handle(name, what="project name")
-    if get_by_name(session, name=name) is not None:
+    if get_by_name(ctx.session, name=name) is not None:
         raise ConflictError(f"a project named {name!r} already exists")
     project = Project(name=name)
-    session.add(project)
-    session.flush()
+    ctx.session.add(project)
+    ctx.session.flush()
+    ctx.audit("project.create", object_type="project", object_id=project.id, project_id=project.id)
     return project
 
 

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from app.context import Context
 from app.deps import SessionDep
 from app.errors import ConflictError
 from app.projects import service as projects
@@ -63,12 +64,12 @@ def test_a_request_that_fails_leaves_nothing_written(
 ) -> None:
     @app.post("/api/v1/test-fail")
     def fail_after_write(session: SessionDep) -> None:
-        projects.create(session, name="half-written")
+        projects.create(Context(session, runtime, None), name="half-written")
         raise ConflictError("refused after a write")
 
     @app.post("/api/v1/test-ok")
     def succeed(session: SessionDep) -> dict[str, str]:
-        projects.create(session, name="fully-written")
+        projects.create(Context(session, runtime, None), name="fully-written")
         return {"ok": "yes"}
 
     failed = client.post("/api/v1/test-fail")

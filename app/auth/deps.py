@@ -1,0 +1,118 @@
+"""Authentication and authorisation dependencies: every route declares its action or that it is public.
+
+`require(action)` resolves the caller from a bearer token or the session cookie, checks CSRF on unsafe
+cookie-authenticated requests, checks the policy, and hands the route a `Context`. `public` marks the short
+allowlist of routes anyone may call. tests/auth/test_route_policy.py walks every route of the app and fails
+when one declares neither, so deny-by-default cannot be forgotten.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from app.auth import sessions
+from app.auth.actor import Actor
+from app.auth.models import AuthSession, SessionStage
+from app.auth.policy import Action
+from app.context import Context
+from app.deps import RuntimeDep, SessionDep
+from app.errors import ForbiddenError, UnauthenticatedError
+from app.runtime import Runtime
+
+SESSION_COOKIE_SECURE = "__Host-harbour"
+SESSION_COOKIE_PLAIN = "harbour_session"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def cookie_name(runtime: Runtime) -> str:
+    """`__Host-` cookies must be Secure; plain-http development uses an unprefixed name."""
+    return SESSION_COOKIE_SECURE if runtime.settings.cookie_secure else SESSION_COOKIE_PLAIN
+
+
+async def _submitted_csrf(request: Request) -> str | None:
+    header = request.headers.get("x-csrf-token")
+    if header:
+        return header
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        value = (await request.form()).get("csrf_token")
+        return value if isinstance(value, str) else None
+    return None
+
+
+async def _resolve(
+    request: Request, session: Any, runtime: Runtime, *, stages: frozenset[SessionStage]
+) -> tuple[Actor, AuthSession | None]:
+    authorization = request.headers.get("authorization", "")
+    if authorization.lower().startswith("bearer "):
+        token = sessions.find_token(session, runtime, clear=authorization[7:].strip())
+        actor = sessions.actor_for(session, user_id=token.user_id, token_id=token.id) if token else None
+        if actor is None:
+            raise UnauthenticatedError("Missing, expired or revoked token.")
+        request.state.actor = actor
+        Context(session, runtime, actor).audit("auth.token_use", object_type="api_token", object_id=token.id)  # type: ignore[union-attr]
+        return actor, None
+    sid = request.cookies.get(cookie_name(runtime))
+    row = sessions.find(session, runtime, sid=sid) if sid else None
+    if row is None or SessionStage(row.stage) not in stages:
+        raise UnauthenticatedError("Please log in.")
+    actor = sessions.actor_for(session, user_id=row.user_id, session_id=row.id)
+    if actor is None:
+        raise UnauthenticatedError("Please log in.")
+    request.state.actor = actor
+    request.state.sid = sid
+    if request.method not in _SAFE_METHODS and not sessions.csrf_matches(
+        runtime, sid or "", await _submitted_csrf(request)
+    ):
+        raise ForbiddenError("The form has expired or did not come from this site; reload and try again.")
+    return actor, row
+
+
+def require(action: Action) -> Callable[..., Awaitable[Context]]:
+    """A dependency allowing the action to callers whose roles allow it somewhere (403 otherwise)."""
+
+    async def dependency(request: Request, session: SessionDep, runtime: RuntimeDep) -> Context:
+        actor, _row = await _resolve(request, session, runtime, stages=frozenset({SessionStage.FULL}))
+        if not actor.may(action):
+            raise ForbiddenError("Your role does not allow this.")
+        return Context(session, runtime, actor)
+
+    dependency.harbour_action = action  # type: ignore[attr-defined]
+    return dependency
+
+
+async def login_stage(
+    request: Request, session: SessionDep, runtime: RuntimeDep
+) -> tuple[Context, AuthSession]:
+    """For the pages that finish a login (password change, TOTP enrolment): any live session stage."""
+    actor, row = await _resolve(request, session, runtime, stages=frozenset(SessionStage))
+    if row is None:
+        raise UnauthenticatedError("Please log in.")
+    return Context(session, runtime, actor), row
+
+
+login_stage.harbour_action = Action.SELF  # type: ignore[attr-defined]
+
+
+async def public(request: Request, session: SessionDep, runtime: RuntimeDep) -> Context:
+    """Marks a route anyone may call; gives it a context with the caller if one is logged in."""
+    sid = request.cookies.get(cookie_name(runtime))
+    row = sessions.find(session, runtime, sid=sid) if sid else None
+    actor = None
+    if row is not None and row.stage == SessionStage.FULL:
+        actor = sessions.actor_for(session, user_id=row.user_id, session_id=row.id)
+        request.state.sid = sid
+    return Context(session, runtime, actor)
+
+
+public.harbour_public = True  # type: ignore[attr-defined]
+
+PublicContext = Annotated[Context, Depends(public)]
+LoginStage = Annotated[tuple[Context, AuthSession], Depends(login_stage)]
+SelfService = Annotated[Context, Depends(require(Action.SELF))]
+UserAdmin = Annotated[Context, Depends(require(Action.USERS_MANAGE))]
+AuditReader = Annotated[Context, Depends(require(Action.AUDIT_READ))]
+AuditVerifier = Annotated[Context, Depends(require(Action.AUDIT_VERIFY))]
