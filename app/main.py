@@ -13,6 +13,8 @@ from fastapi.templating import Jinja2Templates
 from starlette.routing import Match
 
 from app import __version__, errors, health
+from app.audit import pages as audit_pages
+from app.audit import router as audit_api
 from app.audit import service as audit_log
 from app.auth import pages as auth_pages
 from app.auth import router as auth_api
@@ -59,6 +61,8 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     app.include_router(health.router)
     app.include_router(auth_api.router)
     app.include_router(auth_pages.router)
+    app.include_router(audit_api.router)
+    app.include_router(audit_pages.router)
     app.include_router(web.router)
     return app
 

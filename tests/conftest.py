@@ -22,6 +22,7 @@ from app.runtime import Runtime
 from app.settings import Settings
 from crypto.keyring import KeyStore
 from crypto.passwords import PasswordParams, Passwords
+from tests.auth_support import clock, ctx, login_as  # noqa: F401 - fixtures shared by every package
 from tests.databases import DatabaseFactory
 
 FAST_ARGON2 = {"argon2_memory_kib": 8192, "argon2_time_cost": 1, "argon2_parallelism": 1}

@@ -218,14 +218,9 @@ def destroy_dek(session: Session, *, zone: Zone, owner_type: OwnerType | str, ow
 
 def status(session: Session, keys: KeyStore) -> list[VersionStatus]:
     """Every zone's KEK versions, their state and how many DEKs each wraps."""
-    counts: dict[tuple[str, int], int] = {
-        (zone, version): count
-        for zone, version, count in session.execute(
-            select(DataKey.zone, DataKey.kek_version, func.count()).group_by(
-                DataKey.zone, DataKey.kek_version
-            )
-        ).tuples()
-    }
+    query = select(DataKey.zone, DataKey.kek_version, func.count())
+    grouped = session.execute(query.group_by(DataKey.zone, DataKey.kek_version))
+    counts: dict[tuple[str, int], int] = {(zone, version): count for zone, version, count in grouped}
     rows: list[VersionStatus] = []
     for entry in keys.zone_status():
         wraps = entry.zone in ROTATING_ZONES

@@ -16,7 +16,7 @@ from app.auth.models import Role, User
 from app.context import Context
 from app.runtime import Runtime
 from tests import factories
-from tests.auth.conftest import Clock
+from tests.auth_support import Clock
 
 NEW_PASSWORD = "lantern orchard violet ferry"
 

@@ -20,7 +20,7 @@ from app.auth import service as users
 from app.auth.models import Role
 from app.auth.policy import POLICY, Action
 from app.context import Context
-from tests.auth.conftest import Clock, LoggedIn, use
+from tests.auth_support import Clock, LoggedIn, use
 
 
 def _declared(route: APIRoute) -> Action | str | None:
@@ -87,8 +87,14 @@ DENIED_ANONYMOUS = {401, 303}
 
 
 @pytest.fixture
-def principals(login_as: Callable[..., LoggedIn], ctx: Context, clock: Clock) -> dict[str, LoggedIn | None]:
-    """One caller of each kind."""
+def principals(
+    login_as: Callable[..., LoggedIn], ctx: Context, clock: Clock
+) -> Callable[[], dict[str, LoggedIn | None]]:
+    """Makes one caller of each kind (fresh for every route: some routes end sessions)."""
+    return lambda: _principals(login_as, ctx)
+
+
+def _principals(login_as: Callable[..., LoggedIn], ctx: Context) -> dict[str, LoggedIn | None]:
     made: dict[str, LoggedIn | None] = {"anonymous": None}
     for role in Role:
         made[role.value] = login_as(role)
@@ -101,7 +107,7 @@ def principals(login_as: Callable[..., LoggedIn], ctx: Context, clock: Clock) ->
 
 
 def test_every_route_answers_each_caller_as_the_policy_says(
-    app: FastAPI, principals: dict[str, LoggedIn | None], clock: Clock
+    app: FastAPI, principals: Callable[[], dict[str, LoggedIn | None]], clock: Clock
 ) -> None:
     checked = 0
     with TestClient(app, base_url="https://testserver", raise_server_exceptions=False) as client:
@@ -111,7 +117,7 @@ def test_every_route_answers_each_caller_as_the_policy_says(
                 continue
             assert isinstance(declared, Action)
             for method in route.methods or ():
-                for name, who in principals.items():
+                for name, who in principals().items():
                     if name == "expired":
                         clock.advance(minutes=16)
                     use(client, who)

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from app.auth import service as users
 from app.auth.models import Role
 from app.context import Context
-from tests.auth.conftest import Clock, LoggedIn, use
+from tests.auth_support import Clock, LoggedIn, use
 
 
 def _me(client: TestClient) -> int:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from app.audit.models import AuditEvent
@@ -54,10 +53,13 @@ def test_registered_identity_round_trips_through_encryption(ctx: Context, projec
     assert registered.possible_duplicates == []
     read = identities.read_identity(ctx, person.id)
     assert not read.erased
-    assert read.legal_name is not None and read.legal_name.reveal() == "Фарход Исмоилов"
+    assert read.legal_name is not None
+    assert read.legal_name.reveal() == "Фарход Исмоилов"
     assert [alias.reveal() for alias in read.aliases] == ["Farhod Ismoilov", "Фарҳод"]
-    assert read.contacts is not None and read.contacts.reveal() == "+998 90 000 00 00"
-    assert read.notes is not None and read.notes.reveal() == "Left in 2019; family stayed."
+    assert read.contacts is not None
+    assert read.contacts.reveal() == "+998 90 000 00 00"
+    assert read.notes is not None
+    assert read.notes.reveal() == "Left in 2019; family stayed."
 
 
 def test_pseudonym_is_random_not_derived_from_the_identity(ctx: Context, project: Project) -> None:
@@ -172,7 +174,9 @@ def test_erased_person_reads_as_erased_and_leaves_no_key_tokens_or_ciphertext(
     identities.erase(ctx, person_id=person.id)
     read = identities.read_identity(ctx, person.id)
     assert read.erased
-    assert read.legal_name is None and read.aliases == [] and read.notes is None
+    assert read.legal_name is None
+    assert read.aliases == []
+    assert read.notes is None
     session = ctx.session
     assert session.scalar(select(func.count()).select_from(DataKey).where(DataKey.owner_id == person.id)) == 0
     assert session.scalar(select(func.count()).where(PersonNameIndex.person_id == person.id)) == 0
@@ -184,7 +188,7 @@ def test_erased_person_reads_as_erased_and_leaves_no_key_tokens_or_ciphertext(
 
 def test_missing_data_key_reads_as_erased_not_as_an_error(ctx: Context, project: Project) -> None:
     person = identities.register(ctx, project_id=project.id, legal_name="Jasur Olimov").person
-    ctx.session.execute(DataKey.__table__.delete().where(DataKey.__table__.c.owner_id == person.id))
+    ctx.session.execute(delete(DataKey).where(DataKey.owner_id == person.id))
     assert identities.read_identity(ctx, person.id).erased
 
 
@@ -194,8 +198,3 @@ def test_erased_person_no_longer_matches_duplicates(ctx: Context, project: Proje
     assert (
         identities.register(ctx, project_id=project.id, legal_name="Sherzod Umarov").possible_duplicates == []
     )
-
-
-@pytest.fixture(autouse=True)
-def _no_leftover_sessions() -> Iterator[None]:
-    yield

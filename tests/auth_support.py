@@ -1,4 +1,4 @@
-"""Fixtures for authentication tests: a frozen clock and users logged in at a given role."""
+"""Fixtures for tests that act as logged-in users: a frozen clock and users at a given role."""
 
 from __future__ import annotations
 
