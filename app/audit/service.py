@@ -400,7 +400,11 @@ def checkpoint(session: Session, *, keys: KeyStore, clock: Callable[[], datetime
 
 @dataclass(frozen=True, slots=True)
 class VerifyReport:
-    """The outcome of `verify`: how far the log holds up and, if not, the first entry that does not."""
+    """The outcome of `verify`: how far the log holds up and, if not, the first entry that does not.
+
+    `entries` entries (seq 1 to `head_seq`) verified; when `ok` is false, `first_bad_seq` is the first entry
+    that is missing or does not match, or the seq of a checkpoint that fails, and `problem` says which.
+    """
 
     ok: bool
     entries: int
@@ -477,10 +481,10 @@ def verify(
         if not hmac.compare_digest(mac.digest(), row.entry_hash):
             problems.append((row.seq, Problem.ENTRY_HASH))
             break
-        count += 1
         if row.seq in expected and any(h != row.entry_hash for h in expected.pop(row.seq)):
             problems.append((row.seq, Problem.CHECKPOINT_MISMATCH))
             break
+        count += 1
         prev = row.entry_hash
         next_seq += 1
         if progress is not None and count % VERIFY_BATCH == 0:

@@ -335,6 +335,7 @@ def test_a_rewritten_chain_mismatches_an_external_checkpoint(log: Session, keys:
 
     report = _verify(log, keys, external=held_off_server)
     assert (report.ok, report.first_bad_seq, report.problem) == (False, 8, "checkpoint mismatch")
+    assert (report.entries, report.head_seq) == (7, 7)
 
 
 def test_a_forged_external_checkpoint_is_refused(log: Session, keys: KeyStore) -> None:

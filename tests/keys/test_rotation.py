@@ -41,7 +41,7 @@ def _register(ctx: Context, count: int) -> list[Person]:
 def _versions(session: Session, zone: Zone) -> dict[int, int]:
     session.expire_all()
     query = select(DataKey.kek_version, func.count()).where(DataKey.zone == zone.value)
-    return {version: count for version, count in session.execute(query.group_by(DataKey.kek_version)).all()}
+    return dict(session.execute(query.group_by(DataKey.kek_version)).all())
 
 
 def _state(keys: KeyStore, zone: Zone) -> dict[int, KeyStatus]:
