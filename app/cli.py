@@ -63,8 +63,11 @@ def settings() -> Settings:
 
 
 @contextmanager
-def opened(*, unlock: bool = True) -> Iterator[tuple[Runtime, Session]]:
-    """A runtime on an initialised, up-to-date database (keys unlocked) and one transaction."""
+def opened(*, unlock: bool = True, read_only: bool = False) -> Iterator[tuple[Runtime, Session]]:
+    """A runtime on an initialised, up-to-date database (keys unlocked) and one transaction.
+
+    `read_only` work (such as verifying the audit log) does not take SQLite's write lock, so writers carry on.
+    """
     current = settings()
     runtime = Runtime.open(current, unlock=False)
     try:
@@ -74,6 +77,8 @@ def opened(*, unlock: bool = True) -> Iterator[tuple[Runtime, Session]]:
             if runtime.keystore is None:
                 raise CommandError(f"keys are sealed: {runtime.sealed_reason}")
         with unit_of_work(runtime.sessions) as session:
+            if read_only:
+                session.connection(execution_options={"read_only": True})
             yield runtime, session
     finally:
         runtime.close()

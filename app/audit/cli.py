@@ -38,7 +38,7 @@ def verify(
     from app.cli import opened, out
 
     external = _read_checkpoint(checkpoint) if checkpoint is not None else None
-    with opened(unlock=True) as (runtime, session):
+    with opened(read_only=True) as (runtime, session):
         report = audit_log.verify(session, keys=runtime.keys, external=external)
     if not report.ok:
         out.print(

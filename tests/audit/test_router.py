@@ -30,7 +30,8 @@ def test_an_auditor_lists_filters_and_verifies_the_log(
     assert verify.json()["ok"] is True
     page = client.get("/audit")
     assert page.status_code == 200
-    assert "The log verifies" in page.text
+    assert "Verify the whole log now" in page.text
+    assert "The log verifies" in client.get("/audit", params={"verify": 1}).text
 
 
 def test_paging_walks_the_log_without_overlap(

@@ -1,0 +1,129 @@
+"""Stolen-artefact canary scan: identities registered through the service appear in no stored artefact.
+
+High-entropy canaries in Latin, Cyrillic, Arabic and CJK, each in NFC and NFD, go into every identity field
+of persons registered on a fresh installation (`harbour init`: a file database, keys in the data directory).
+Then every file of the data directory (the SQLite database with its -wal and -shm while connections are
+open, and again after they close; the key store) and, on PostgreSQL, a `pg_dump` of the database are
+searched for each canary in UTF-8, UTF-16LE/BE, lower and upper case, base64 and hex.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import unicodedata
+import uuid
+from pathlib import Path
+
+from app.context import Context
+from app.db import unit_of_work
+from app.identities import service as identities
+from app.projects import service as projects
+from app.runtime import Runtime
+from app.settings import Settings
+from tests.keys.helpers import Harbour, pg_dump
+
+ALPHABETS = {
+    "latin": "abcdefghijklmnopqrstuvwxyzéèüöñçåøăș",
+    "cyrillic": "абвгдеёжзийклмнопрстуфхцчшщыэюяўқғҳӣ",
+    "arabic": "ابتثجحخدذرزسشصضطظعغفقكلمنهويءآأإ",
+    "cjk": "的一是不了人我在有他这中大来上个国到说们为子和你地出会也時間",
+}
+FIELDS = ("name", "alias1", "alias2", "contact", "note")
+
+
+def _canary(script: str, field: str, form: str) -> str:
+    letters = "".join(secrets.choice(ALPHABETS[script]) for _ in range(18))
+    return unicodedata.normalize(form, f"{field}{letters}")
+
+
+def _needles(canary: str) -> set[bytes]:
+    needles: set[bytes] = set()
+    for form in ("NFC", "NFD"):
+        for variant in {canary, canary.lower(), canary.upper()}:
+            text = unicodedata.normalize(form, variant)
+            for encoding in ("utf-8", "utf-16-le", "utf-16-be"):
+                needles.add(text.encode(encoding))
+            raw = text.encode("utf-8")
+            needles.add(raw.hex().encode())
+            needles.add(raw.hex().upper().encode())
+            for shift in range(3):  # base64 of the canary at each alignment within a longer blob
+                encoded = base64.b64encode(b"\x00" * shift + raw)
+                needles.add(encoded[4:-4])
+    return needles
+
+
+def _hits(artefacts: dict[str, bytes], canaries: list[str]) -> list[tuple[str, str]]:
+    return [
+        (name, canary)
+        for canary in canaries
+        for needle in _needles(canary)
+        for name, content in artefacts.items()
+        if needle in content
+    ]
+
+
+def _files(directory: Path) -> dict[str, bytes]:
+    return {
+        str(path.relative_to(directory)): path.read_bytes() for path in directory.rglob("*") if path.is_file()
+    }
+
+
+def test_no_canary_appears_in_any_stored_artefact(harbour: Harbour, tmp_path: Path) -> None:
+    assert harbour("init").code == 0
+    assert harbour("projects", "add", "canary").code == 0
+    settings = Settings()
+    canaries: list[str] = []
+    people: dict[uuid.UUID, tuple[str, str]] = {}
+    runtime = Runtime.open(settings)
+    try:
+        with unit_of_work(runtime.sessions) as session:
+            ctx = Context(session, runtime, None)
+            project = projects.get_by_name_or_raise(session, name="canary")
+            for script in ALPHABETS:
+                for form in ("NFC", "NFD"):
+                    name, alias1, alias2, contact, note = (_canary(script, field, form) for field in FIELDS)
+                    canaries += [name, alias1, alias2, contact, note]
+                    registered = identities.register(
+                        ctx,
+                        project_id=project.id,
+                        legal_name=name,
+                        aliases=[alias1, alias2],
+                        contacts=contact,
+                        notes=note,
+                    )
+                    people[registered.person.id] = (registered.person.pseudonym, name)
+        with unit_of_work(runtime.sessions) as session:  # stored, and read back intact
+            ctx = Context(session, runtime, None)
+            for person_id, (_, name) in people.items():
+                read = identities.read_identity(ctx, person_id)
+                assert read.legal_name is not None
+                assert read.legal_name.reveal() == name
+        open_artefacts = _files(settings.data_dir)
+        if settings.is_sqlite:
+            assert "harbour.db-wal" in open_artefacts
+            assert "harbour.db-shm" in open_artefacts
+            assert len(open_artefacts["harbour.db-wal"]) > 0
+        if settings.is_sqlite:  # the scan does see the rows: their clear pseudonyms are there
+            stored = open_artefacts["harbour.db"] + open_artefacts["harbour.db-wal"]
+            assert all(pseudonym.encode() in stored for pseudonym, _ in people.values())
+        assert _hits(open_artefacts, canaries) == []
+    finally:
+        runtime.close()
+    closed_artefacts = _files(settings.data_dir)
+    if not settings.is_sqlite:
+        closed_artefacts["pg_dump.sql"] = pg_dump(settings.sqlalchemy_url, tmp_path / "dump.sql").read_bytes()
+        dump = closed_artefacts["pg_dump.sql"]
+        assert all(pseudonym.encode() in dump for pseudonym, _ in people.values())
+    assert _hits(closed_artefacts, canaries) == []
+
+
+def test_the_scan_finds_a_canary_stored_in_clear() -> None:
+    canary = _canary("cyrillic", "name", "NFD")
+    clear = b"prefix" + unicodedata.normalize("NFC", canary).upper().encode("utf-16-be") + b"suffix"
+    assert _hits({"file": clear}, [canary]) == [("file", canary)]
+    hexed = b"\\x" + canary.encode().hex().encode()
+    assert _hits({"dump": hexed}, [canary]) == [("dump", canary)]
+    for shift in range(3):
+        blob = base64.b64encode(b"x" * shift + canary.encode() + b"tail")
+        assert _hits({"b64": blob}, [canary]) == [("b64", canary)]
