@@ -23,17 +23,19 @@ from __future__ import annotations
 
 import hmac
 import uuid
-from typing import Any, Final, NoReturn, final
+from typing import TYPE_CHECKING, Any, Final, NoReturn, final
 
 from sqlalchemy import LargeBinary, event
 from sqlalchemy.orm import Mapper
 from sqlalchemy.types import TypeDecorator
 
 from app.errors import AppError
-from app.keys.service import DataKeyRef
 from crypto import aead
 from crypto.errors import CryptoError
 from crypto.keyring import open_field, seal_field
+
+if TYPE_CHECKING:
+    from app.keys.service import DataKeyRef
 
 __all__ = [
     "DataIntegrityError",

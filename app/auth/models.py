@@ -10,6 +10,7 @@ from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, LargeBinary, Stri
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UTCDateTime, UUIDPrimaryKey, utcnow
+from app.encryption import EncryptedColumn, Sealed
 
 
 class Role(enum.StrEnum):
@@ -45,7 +46,7 @@ class User(UUIDPrimaryKey, Base):
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     # The TOTP secret, sealed under the user's DEK in the TOTP zone (AAD binds it to this row and column).
-    totp_secret: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    totp_secret: Mapped[Sealed | None] = mapped_column(EncryptedColumn(), default=None)
     totp_last_counter: Mapped[int | None] = mapped_column(BigInteger, default=None)
     totp_enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 

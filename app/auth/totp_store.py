@@ -4,30 +4,27 @@ from __future__ import annotations
 
 from app.auth.models import User
 from app.context import Context
+from app.encryption import EncryptedText, FieldCipher
 from app.keys import service as keys_service
-from crypto.aead import aad_for
-from crypto.keyring import Zone, open_field, seal_field
+from crypto.keyring import Zone
 
-_AAD_TABLE = "user_account"
-_AAD_COLUMN = "totp_secret"
+
+def _cipher(ctx: Context, user: User, *, create: bool) -> FieldCipher:
+    dek = keys_service.dek_for(
+        ctx.session, ctx.runtime.keys, zone=Zone.TOTP, owner_type="user", owner_id=user.id, create=create
+    )
+    return FieldCipher(dek)
 
 
 def store(ctx: Context, user: User, secret: str) -> None:
     """Seal and store a new TOTP secret for the user (replay counter reset)."""
-    dek_id, dek = keys_service.dek_for(
-        ctx.session, ctx.runtime.keys, zone=Zone.TOTP, owner_type="user", owner_id=user.id, create=True
-    )
-    user.totp_secret = seal_field(
-        dek, secret.encode(), aad=aad_for(_AAD_TABLE, _AAD_COLUMN, user.id), dek_id=dek_id
-    )
+    _cipher(ctx, user, create=True).write(user, "totp_secret", EncryptedText(secret))
     user.totp_last_counter = None
 
 
 def load(ctx: Context, user: User) -> str:
-    """Open the user's TOTP secret (CryptoError if it was tampered with or moved)."""
-    if user.totp_secret is None:
+    """Open the user's TOTP secret (DataIntegrityError if it was tampered with or moved)."""
+    secret = _cipher(ctx, user, create=False).read(user, "totp_secret")
+    if secret is None:
         raise ValueError("no TOTP secret enrolled")
-    _dek_id, dek = keys_service.dek_for(
-        ctx.session, ctx.runtime.keys, zone=Zone.TOTP, owner_type="user", owner_id=user.id, create=False
-    )
-    return open_field(dek, user.totp_secret, aad=aad_for(_AAD_TABLE, _AAD_COLUMN, user.id)).decode()
+    return secret.reveal()

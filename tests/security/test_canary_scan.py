@@ -14,6 +14,7 @@ import secrets
 import unicodedata
 import uuid
 from pathlib import Path
+from typing import Literal
 
 from app.context import Context
 from app.db import unit_of_work
@@ -30,16 +31,18 @@ ALPHABETS = {
     "cjk": "的一是不了人我在有他这中大来上个国到说们为子和你地出会也時間",
 }
 FIELDS = ("name", "alias1", "alias2", "contact", "note")
+Form = Literal["NFC", "NFD"]
+FORMS: tuple[Form, ...] = ("NFC", "NFD")
 
 
-def _canary(script: str, field: str, form: str) -> str:
+def _canary(script: str, field: str, form: Form) -> str:
     letters = "".join(secrets.choice(ALPHABETS[script]) for _ in range(18))
     return unicodedata.normalize(form, f"{field}{letters}")
 
 
 def _needles(canary: str) -> set[bytes]:
     needles: set[bytes] = set()
-    for form in ("NFC", "NFD"):
+    for form in FORMS:
         for variant in {canary, canary.lower(), canary.upper()}:
             text = unicodedata.normalize(form, variant)
             for encoding in ("utf-8", "utf-16-le", "utf-16-be"):
@@ -81,7 +84,7 @@ def test_no_canary_appears_in_any_stored_artefact(harbour: Harbour, tmp_path: Pa
             ctx = Context(session, runtime, None)
             project = projects.get_by_name_or_raise(session, name="canary")
             for script in ALPHABETS:
-                for form in ("NFC", "NFD"):
+                for form in FORMS:
                     name, alias1, alias2, contact, note = (_canary(script, field, form) for field in FIELDS)
                     canaries += [name, alias1, alias2, contact, note]
                     registered = identities.register(
