@@ -6,7 +6,11 @@ from collections.abc import Callable
 
 from fastapi.testclient import TestClient
 
+from app.auth import sessions
 from app.auth.models import Role
+from app.context import Context
+from app.identities import service as identities
+from tests import factories
 from tests.auth_support import Clock, LoggedIn, use
 
 
@@ -54,3 +58,30 @@ def test_no_other_role_reads_the_log(
         assert client.get("/api/v1/audit/events").status_code == 403
         assert client.get("/api/v1/audit/verify").status_code == 403
         assert client.get("/audit").status_code == 403
+
+
+def test_the_access_report_shows_who_touched_one_person(
+    client: TestClient, login_as: Callable[..., LoggedIn], ctx: Context, clock: Clock
+) -> None:
+    project = factories.project(ctx)
+    interviewer = login_as(Role.INTERVIEWER, project_name=project.name)
+    actor = sessions.actor_for(ctx.session, user_id=interviewer.user.id)
+    as_interviewer = Context(ctx.session, ctx.runtime, actor)
+    registered = identities.register(
+        as_interviewer, project_id=project.id, legal_name="Dilnoza Karimova-Test"
+    )
+    identities.read_identity(as_interviewer, registered.person.id)
+    ctx.session.flush()
+    use(client, login_as(Role.AUDITOR, project_name=project.name))
+    report = client.get("/api/v1/audit/access-report", params={"pseudonym": registered.person.pseudonym})
+    assert report.status_code == 200
+    actions = [(event["action"], event["actor_id"]) for event in report.json()["events"]]
+    assert ("person.read_identity", str(interviewer.user.id)) in actions
+    assert ("person.register", str(interviewer.user.id)) in actions
+    assert "Nomavjud" not in report.text
+    # An auditor of another project cannot learn that the pseudonym exists.
+    use(client, login_as(Role.AUDITOR))
+    other = client.get("/api/v1/audit/access-report", params={"pseudonym": registered.person.pseudonym})
+    missing = client.get("/api/v1/audit/access-report", params={"pseudonym": "No-Such-Pseudonym-1"})
+    assert other.status_code == missing.status_code == 404
+    assert other.json() == missing.json()

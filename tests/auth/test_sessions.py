@@ -7,6 +7,7 @@ from collections.abc import Callable
 from fastapi.testclient import TestClient
 
 from app.auth import service as users
+from app.auth.deps import SESSION_COOKIE_SECURE
 from app.auth.models import Role
 from app.context import Context
 from tests.auth_support import Clock, LoggedIn, use
@@ -113,3 +114,20 @@ def test_denied_requests_are_audited(
     with runtime.sessions() as session:
         last = session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1)).one()
     assert (last.action, last.outcome, last.actor_id) == ("request.denied", "denied", who.user.id)
+
+
+def test_a_session_id_planted_before_login_is_never_adopted(
+    client: TestClient, login_as: Callable[..., LoggedIn], clock: Clock
+) -> None:
+    from tests.auth.test_login import _post_login
+
+    who = login_as(Role.CODER)
+    planted = "attacker-chosen-session-id-0123456789abcdef"
+    client.cookies.set(SESSION_COOKIE_SECURE, planted)
+    response = _post_login(client, who.user.username, who.password)
+    issued = response.cookies.get(SESSION_COOKIE_SECURE)
+    assert issued
+    assert issued != planted
+    client.cookies.clear()
+    client.cookies.set(SESSION_COOKIE_SECURE, planted)
+    assert _me(client) == 401
