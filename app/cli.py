@@ -195,6 +195,7 @@ def demo() -> None:
     for login in logins:
         table.add_row(login.role, login.username, login.password)
     out.print(table)
+    out.print(f"Registered {len(demo_data.DEMO_PERSONS)} fictional persons in the project `demo`.")
 
 
 @users_cli.command("add")

@@ -9,12 +9,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.auth import service as users
+from app.auth import sessions
 from app.auth.models import Role
 from app.context import Context
 from app.errors import ConflictError
+from app.identities import service as identities
 from app.projects import service as projects
 
 DEMO_PROJECT = "demo"
+
+# Invented people: the names are made up and belong to no one.
+DEMO_PERSONS = (
+    ("Ozoda Nomavjud", ("Озода Номавжуд",), "Demo note: a fictional exile in the demo project."),
+    ("Bahrom Xayoliy", ("Бахром Хаёлий", "Bakhrom Khayoliy"), None),
+    ("Samira Uydirma", (), None),
+)
 
 DEMO_USERS = (
     ("demo-admin", Role.ADMIN),
@@ -48,5 +57,13 @@ def load(ctx: Context) -> list[DemoLogin]:
         # Demo accounts are ready to use: the newcomer should not have to change a password first.
         new.user.must_change_password = False
         logins.append(DemoLogin(role=role.value, username=username, password=new.one_time_password))
+        if role is Role.INTERVIEWER:
+            interviewer = new.user
     session.flush()
+    # The persons are registered as the demo interviewer would, so the audit log shows who did it.
+    as_interviewer = Context(session, ctx.runtime, sessions.actor_for(session, user_id=interviewer.id))
+    for legal_name, aliases, notes in DEMO_PERSONS:
+        identities.register(
+            as_interviewer, project_id=project.id, legal_name=legal_name, aliases=aliases, notes=notes
+        )
     return logins

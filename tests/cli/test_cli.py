@@ -175,6 +175,11 @@ def test_demo_loads_once_and_prints_a_login_per_role(harbour: Harbour) -> None:
     assert result.code == 0, result.err
     for role in ("admin", "interviewer", "coder", "auditor"):
         assert role in result.out
+    assert "Registered 3 fictional persons" in result.out
+    status = harbour("keys", "status")
+    assert status.code == 0
+    assert "identity" in status.out
+    assert harbour("audit", "verify").code == 0
     again = harbour("demo")
     assert again.code != 0
     assert "already loaded" in again.err
