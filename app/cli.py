@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 import sys
 from collections.abc import Iterator
@@ -46,7 +47,7 @@ cli.add_typer(audit_cli, name="audit")
 cli.add_typer(keys_cli, name="keys")
 
 out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)  # one line per error, however long
 
 
 class CommandError(Exception):
@@ -166,6 +167,12 @@ def serve(
     runtime = Runtime.open(current, unlock=False)
     try:
         _require_current_schema(runtime)
+        # Refuse to start rather than serve sealed when the keys cannot be opened without a prompt (an unsafe
+        # key file, a wrong passphrase file or PIN); a typed passphrase is asked for by the server itself.
+        if not (current.key_provider == "passphrase" and current.passphrase_file is None):
+            runtime.unlock()
+            if runtime.keystore is None:
+                raise CommandError(f"keys are sealed: {runtime.sealed_reason}")
     finally:
         runtime.close()
     out.print(f"Harbour on http://{host}:{port}/  (Ctrl+C to stop)")
@@ -309,6 +316,8 @@ def _one_line(message: str) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the command, turning every failure into one line on stderr and a non-zero exit."""
+    # Commands report failures themselves, in one line; library warnings must not add a second one.
+    logging.getLogger("harbour").addHandler(logging.NullHandler())
     command = typer.main.get_command(cli)
     try:
         result = command.main(args=argv, prog_name="harbour", standalone_mode=False)

@@ -57,10 +57,9 @@ def load(ctx: Context) -> list[DemoLogin]:
         # Demo accounts are ready to use: the newcomer should not have to change a password first.
         new.user.must_change_password = False
         logins.append(DemoLogin(role=role.value, username=username, password=new.one_time_password))
-        if role is Role.INTERVIEWER:
-            interviewer = new.user
     session.flush()
     # The persons are registered as the demo interviewer would, so the audit log shows who did it.
+    interviewer = users.get_by_username_or_raise(session, username="demo-interviewer")
     as_interviewer = Context(session, ctx.runtime, sessions.actor_for(session, user_id=interviewer.id))
     for legal_name, aliases, notes in DEMO_PERSONS:
         identities.register(

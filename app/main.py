@@ -10,7 +10,6 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from starlette.routing import Match
 
 from app import __version__, errors, health
 from app.audit import pages as audit_pages
@@ -69,12 +68,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
 
 def _route_name(request: Request) -> str:
     route = request.scope.get("route")
-    if route is not None:
-        return str(route.name)
-    for candidate in request.app.routes:
-        if candidate.matches(request.scope)[0] is Match.FULL:
-            return str(candidate.name)
-    return "unknown"
+    return str(route.name) if route is not None else "unknown"
 
 
 def _record_denied(request: Request, reason: str) -> None:

@@ -23,9 +23,8 @@ from app.settings import Settings
 from crypto.keyring import KeyStore
 from crypto.passwords import PasswordParams, Passwords
 from tests.auth_support import clock, ctx, login_as  # noqa: F401 - fixtures shared by every package
+from tests.cli_support import FAST_ARGON2, harbour  # noqa: F401 - harbour is a fixture
 from tests.databases import DatabaseFactory
-
-FAST_ARGON2 = {"argon2_memory_kib": 8192, "argon2_time_cost": 1, "argon2_parallelism": 1}
 
 
 def pytest_report_header() -> str:

@@ -99,13 +99,7 @@ def run_verify(ctx: Context) -> VerifyRead:
     """Verify the whole chain against the stored checkpoints (audited)."""
     report = audit_log.verify(ctx.session, keys=ctx.runtime.keys)
     ctx.audit("audit.verify", outcome=audit_log.Outcome.OK if report.ok else audit_log.Outcome.FAILED)
-    return VerifyRead(
-        ok=report.ok,
-        entries=report.entries,
-        head_seq=report.head_seq,
-        first_bad_seq=report.first_bad_seq,
-        problem=report.problem,
-    )
+    return VerifyRead.model_validate(report, from_attributes=True)
 
 
 @router.get("/events")

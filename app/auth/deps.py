@@ -9,9 +9,11 @@ when one declares neither, so deny-by-default cannot be forgotten.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from app.auth import sessions
 from app.auth.actor import Actor
@@ -25,6 +27,7 @@ from app.runtime import Runtime
 SESSION_COOKIE_SECURE = "__Host-harbour"
 SESSION_COOKIE_PLAIN = "harbour_session"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_FULL_ONLY = frozenset({SessionStage.FULL})
 
 
 def cookie_name(runtime: Runtime) -> str:
@@ -43,30 +46,36 @@ async def _submitted_csrf(request: Request) -> str | None:
     return None
 
 
-async def _resolve(
-    request: Request, session: Any, runtime: Runtime, *, stages: frozenset[SessionStage]
+async def _csrf_of(request: Request) -> str | None:
+    """The CSRF token an unsafe request carries (reading a form body is the only async part)."""
+    return None if request.method in _SAFE_METHODS else await _submitted_csrf(request)
+
+
+def _authenticate(
+    request: Request, session: Session, runtime: Runtime, *, stages: frozenset[SessionStage], csrf: str | None
 ) -> tuple[Actor, AuthSession | None]:
+    """Find the caller from a bearer token or the session cookie (database work: run in the thread pool)."""
     authorization = request.headers.get("authorization", "")
     if authorization.lower().startswith("bearer "):
         token = sessions.find_token(session, runtime, clear=authorization[7:].strip())
-        actor = sessions.actor_for(session, user_id=token.user_id, token_id=token.id) if token else None
+        if token is None:
+            raise UnauthenticatedError("Missing, expired or revoked token.")
+        actor = sessions.actor_for(session, user_id=token.user_id, token_id=token.id)
         if actor is None:
             raise UnauthenticatedError("Missing, expired or revoked token.")
         request.state.actor = actor
-        Context(session, runtime, actor).audit("auth.token_use", object_type="api_token", object_id=token.id)  # type: ignore[union-attr]
+        Context(session, runtime, actor).audit("auth.token_use", object_type="api_token", object_id=token.id)
         return actor, None
     sid = request.cookies.get(cookie_name(runtime))
     row = sessions.find(session, runtime, sid=sid) if sid else None
-    if row is None or SessionStage(row.stage) not in stages:
+    if sid is None or row is None or SessionStage(row.stage) not in stages:
         raise UnauthenticatedError("Please log in.")
     actor = sessions.actor_for(session, user_id=row.user_id, session_id=row.id)
     if actor is None:
         raise UnauthenticatedError("Please log in.")
     request.state.actor = actor
     request.state.sid = sid
-    if request.method not in _SAFE_METHODS and not sessions.csrf_matches(
-        runtime, sid or "", await _submitted_csrf(request)
-    ):
+    if request.method not in _SAFE_METHODS and not sessions.csrf_matches(runtime, sid, csrf):
         raise ForbiddenError("The form has expired or did not come from this site; reload and try again.")
     return actor, row
 
@@ -75,7 +84,10 @@ def require(action: Action) -> Callable[..., Awaitable[Context]]:
     """A dependency allowing the action to callers whose roles allow it somewhere (403 otherwise)."""
 
     async def dependency(request: Request, session: SessionDep, runtime: RuntimeDep) -> Context:
-        actor, _row = await _resolve(request, session, runtime, stages=frozenset({SessionStage.FULL}))
+        csrf = await _csrf_of(request)
+        actor, _row = await run_in_threadpool(
+            _authenticate, request, session, runtime, stages=_FULL_ONLY, csrf=csrf
+        )
         if not actor.may(action):
             raise ForbiddenError("Your role does not allow this.")
         return Context(session, runtime, actor)
@@ -88,7 +100,10 @@ async def login_stage(
     request: Request, session: SessionDep, runtime: RuntimeDep
 ) -> tuple[Context, AuthSession]:
     """For the pages that finish a login (password change, TOTP enrolment): any live session stage."""
-    actor, row = await _resolve(request, session, runtime, stages=frozenset(SessionStage))
+    csrf = await _csrf_of(request)
+    actor, row = await run_in_threadpool(
+        _authenticate, request, session, runtime, stages=frozenset(SessionStage), csrf=csrf
+    )
     if row is None:
         raise UnauthenticatedError("Please log in.")
     return Context(session, runtime, actor), row
@@ -97,7 +112,7 @@ async def login_stage(
 login_stage.harbour_action = Action.SELF  # type: ignore[attr-defined]
 
 
-async def public(request: Request, session: SessionDep, runtime: RuntimeDep) -> Context:
+def public(request: Request, session: SessionDep, runtime: RuntimeDep) -> Context:
     """Marks a route anyone may call; gives it a context with the caller if one is logged in."""
     sid = request.cookies.get(cookie_name(runtime))
     row = sessions.find(session, runtime, sid=sid) if sid else None

@@ -25,12 +25,12 @@ from app.projects import service as projects
 from app.projects.models import Project
 from crypto import totp
 
-# 5 groups of 4 from a 32-letter alphabet without look-alikes: 100 bits, easy to read out once.
+# 5 groups of 4 from a 31-character alphabet without look-alikes (about 99 bits), easy to read out once.
 _OTP_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 
 
 def one_time_password() -> str:
-    """A random first password that meets the password policy (24 characters, about 100 bits)."""
+    """A random first password that meets the password policy (24 characters, about 99 bits)."""
     groups = ("".join(secrets.choice(_OTP_ALPHABET) for _ in range(4)) for _ in range(5))
     return "-".join(groups)
 

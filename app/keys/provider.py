@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 
 from app.settings import Settings
-from crypto.errors import CryptoError, KeyUnavailableError
+from crypto.errors import KeyUnavailableError
 from crypto.keyring import KeyStore
 from crypto.providers import (
     FileKeyProvider,
@@ -26,6 +26,7 @@ from crypto.providers import (
     Pkcs11KeyProvider,
     RootKeyProvider,
     make_check,
+    new_salt,
     read_passphrase_file,
     verify_check,
 )
@@ -44,13 +45,9 @@ def keystore_path(settings: Settings) -> Path:
     return settings.keys_dir / KEYSTORE_FILE
 
 
-def _read_secret_file(path: Path) -> str:
-    return read_passphrase_file(path)
-
-
 def _passphrase(settings: Settings, *, confirm: bool) -> str:
     if settings.passphrase_file is not None:
-        return _read_secret_file(settings.passphrase_file)
+        return read_passphrase_file(settings.passphrase_file)
     if not os.isatty(0):
         raise KeyUnavailableError("no passphrase: set HARBOUR_PASSPHRASE_FILE or run on a terminal")
     passphrase = getpass.getpass("Harbour passphrase: ")
@@ -62,7 +59,7 @@ def _passphrase(settings: Settings, *, confirm: bool) -> str:
 def _pkcs11(settings: Settings, *, create: bool) -> Pkcs11KeyProvider:
     if settings.pkcs11_pin_file is None:
         raise KeyUnavailableError("HARBOUR_PKCS11_PIN_FILE must name a file holding the token PIN")
-    pin = _read_secret_file(settings.pkcs11_pin_file)
+    pin = read_passphrase_file(settings.pkcs11_pin_file)
     pin_digest = hashlib.sha256(pin.encode("utf-8")).digest()
     ident = (settings.pkcs11_library, settings.pkcs11_token_label, settings.pkcs11_key_label)
     with _pkcs11_lock:
@@ -91,7 +88,7 @@ def create_provider(settings: Settings) -> RootKeyProvider:
     if settings.key_provider == "file":
         return FileKeyProvider.create(keys_dir / ROOT_KEY_FILE)
     if settings.key_provider == "passphrase":
-        salt = os.urandom(16)
+        salt = new_salt()
         params = KdfParams()
         provider = PassphraseKeyProvider.derive(_passphrase(settings, confirm=True), salt=salt, params=params)
         record = {
@@ -118,16 +115,20 @@ def open_provider(settings: Settings) -> RootKeyProvider:
         path = keys_dir / PASSPHRASE_FILE
         if not path.exists():
             raise KeyUnavailableError(f"no passphrase record at {path}: run `harbour init` first")
-        record = json.loads(path.read_text())
-        params = KdfParams(
-            memory_kib=int(record["memory_kib"]),
-            time_cost=int(record["time_cost"]),
-            parallelism=int(record["parallelism"]),
-        )
+        try:
+            record = json.loads(path.read_text())
+            params = KdfParams(
+                memory_kib=int(record["memory_kib"]),
+                time_cost=int(record["time_cost"]),
+                parallelism=int(record["parallelism"]),
+            )
+            salt, check = bytes.fromhex(record["salt"]), bytes.fromhex(record["check"])
+        except (ValueError, KeyError, TypeError):
+            raise KeyUnavailableError(f"the passphrase record at {path} is damaged") from None
         provider = PassphraseKeyProvider.derive(
-            _passphrase(settings, confirm=False), salt=bytes.fromhex(record["salt"]), params=params
+            _passphrase(settings, confirm=False), salt=salt, params=params
         )
-        verify_check(provider, bytes.fromhex(record["check"]))
+        verify_check(provider, check)
         return provider
     return _pkcs11(settings, create=False)
 
@@ -144,10 +145,7 @@ def open_keystore(settings: Settings) -> KeyStore:
     path = keystore_path(settings)
     if not path.exists():
         raise KeyUnavailableError(f"no key store at {path}: run `harbour init` first")
-    try:
-        return KeyStore.load(path, provider)
-    except CryptoError:
-        raise KeyUnavailableError("the root key does not open this key store") from None
+    return KeyStore.load(path, provider)
 
 
 def _write_private(path: Path, text: str) -> None:

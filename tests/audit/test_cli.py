@@ -4,49 +4,25 @@ from __future__ import annotations
 
 import stat
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
 from app.audit import service as audit_log
-from app.cli import main
 from app.db import unit_of_work
 from app.runtime import Runtime
 from app.settings import Settings
 from crypto.signing import fingerprint
 from tests.audit import helpers
-from tests.conftest import FAST_ARGON2
+from tests.cli_support import Harbour, harbour_env
 from tests.databases import DatabaseFactory
 
 
-@dataclass
-class Result:
-    """What one command printed and returned."""
+class AuditHarbour(Harbour):
+    """The command, plus ways to append entries and to tamper with them as an insider would."""
 
-    code: int
-    out: str
-    err: str
-
-
-class Harbour:
-    """Runs `harbour ARGS...` in-process and captures what it printed."""
-
-    def __init__(self, capsys: pytest.CaptureFixture[str]) -> None:
-        self.capsys = capsys
-        self.base = 0  # entries already in the log after `harbour init`
-
-    def __call__(self, *args: str) -> Result:
-        self.capsys.readouterr()
-        try:
-            main(list(args))
-        except SystemExit as exit_:
-            code = int(exit_.code or 0)
-        else:  # pragma: no cover - main always exits
-            code = 0
-        captured = self.capsys.readouterr()
-        return Result(code, captured.out, captured.err)
+    base = 0  # entries already in the log after `harbour init`
 
     def record(self, count: int) -> None:
         """Append entries as the running application would."""
@@ -79,22 +55,15 @@ def harbour(
     databases: DatabaseFactory,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
-) -> Harbour:
+) -> AuditHarbour:
     """An initialised Harbour on a fresh data directory and database of the backend under test."""
-    monkeypatch.setenv("HARBOUR_DATA_DIR", str(tmp_path / "harbour-data"))
-    monkeypatch.delenv("HARBOUR_DATABASE_URL", raising=False)
-    if databases.backend == "postgresql":
-        monkeypatch.setenv("HARBOUR_DATABASE_URL", databases.new("audit_cli"))
-    for key, value in FAST_ARGON2.items():
-        monkeypatch.setenv(f"HARBOUR_{key.upper()}", str(value))
-    monkeypatch.setenv("COLUMNS", "200")
-    command = Harbour(capsys)
+    command = AuditHarbour(harbour_env(tmp_path, databases, monkeypatch, label="audit_cli"), capsys)
     assert command("init").code == 0
     command.base = _head()
     return command
 
 
-def test_verify_reports_the_entries_and_head(harbour: Harbour) -> None:
+def test_verify_reports_the_entries_and_head(harbour: AuditHarbour) -> None:
     harbour.record(3)
     head = harbour.base + 3
 
@@ -103,7 +72,9 @@ def test_verify_reports_the_entries_and_head(harbour: Harbour) -> None:
     assert f"Audit log verified: {head} entries, head at seq {head}" in result.out
 
 
-def test_checkpoint_writes_a_private_file_once_and_verify_checks_it(harbour: Harbour, tmp_path: Path) -> None:
+def test_checkpoint_writes_a_private_file_once_and_verify_checks_it(
+    harbour: AuditHarbour, tmp_path: Path
+) -> None:
     harbour.record(2)
     out_file = tmp_path / "checkpoint.json"
 
@@ -123,7 +94,7 @@ def test_checkpoint_writes_a_private_file_once_and_verify_checks_it(harbour: Har
     assert harbour("audit", "verify", "--checkpoint", str(out_file)).code == 0
 
 
-def test_verify_names_the_first_bad_entry_and_fails(harbour: Harbour, tmp_path: Path) -> None:
+def test_verify_names_the_first_bad_entry_and_fails(harbour: AuditHarbour, tmp_path: Path) -> None:
     harbour.record(5)
     harbour.tamper(harbour.base + 2)
 
@@ -137,7 +108,7 @@ def test_verify_names_the_first_bad_entry_and_fails(harbour: Harbour, tmp_path: 
 
 @pytest.mark.parametrize("content", [None, "not a checkpoint", "{}"])
 def test_a_missing_or_bad_checkpoint_file_is_one_line_error(
-    harbour: Harbour, tmp_path: Path, content: str | None
+    harbour: AuditHarbour, tmp_path: Path, content: str | None
 ) -> None:
     harbour.record(1)
     path = tmp_path / "checkpoint.json"

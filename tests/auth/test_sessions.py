@@ -114,6 +114,7 @@ def test_denied_requests_are_audited(
     with runtime.sessions() as session:
         last = session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1)).one()
     assert (last.action, last.outcome, last.actor_id) == ("request.denied", "denied", who.user.id)
+    assert (last.object_type, last.object_id, last.reason) == ("route", "logout_everywhere", "forbidden")
 
 
 def test_a_session_id_planted_before_login_is_never_adopted(

@@ -3,61 +3,11 @@
 from __future__ import annotations
 
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from app.cli import main
-from tests.conftest import FAST_ARGON2
-from tests.databases import DatabaseFactory
-
-
-@dataclass
-class Result:
-    """What one command printed and returned."""
-
-    code: int
-    out: str
-    err: str
-
-
-class Harbour:
-    """Runs `harbour ARGS...` in-process and captures what it printed."""
-
-    def __init__(self, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-        self.data_dir = data_dir
-        self.capsys = capsys
-
-    def __call__(self, *args: str) -> Result:
-        self.capsys.readouterr()
-        try:
-            main(list(args))
-        except SystemExit as exit_:
-            code = int(exit_.code or 0)
-        else:  # pragma: no cover - main always exits
-            code = 0
-        captured = self.capsys.readouterr()
-        return Result(code, captured.out, captured.err)
-
-
-@pytest.fixture
-def harbour(
-    tmp_path: Path,
-    databases: DatabaseFactory,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> Harbour:
-    """The command, against a fresh data directory and database of the backend under test."""
-    data_dir = tmp_path / "harbour-data"
-    monkeypatch.setenv("HARBOUR_DATA_DIR", str(data_dir))
-    monkeypatch.delenv("HARBOUR_DATABASE_URL", raising=False)
-    if databases.backend == "postgresql":
-        monkeypatch.setenv("HARBOUR_DATABASE_URL", databases.new("cli"))
-    for key, value in FAST_ARGON2.items():
-        monkeypatch.setenv(f"HARBOUR_{key.upper()}", str(value))
-    monkeypatch.setenv("COLUMNS", "200")
-    return Harbour(data_dir, capsys)
+from tests.cli_support import Harbour
 
 
 def _password_from(output: str) -> str:
@@ -190,3 +140,13 @@ def test_serve_refuses_several_workers_on_sqlite(harbour: Harbour, monkeypatch: 
     result = harbour("serve", "--workers", "2")
     assert result.code != 0
     assert "PostgreSQL" in result.err
+
+
+def test_serve_refuses_to_start_when_the_key_file_is_readable_by_others(harbour: Harbour) -> None:
+    assert harbour("init").code == 0
+    key_file = harbour.data_dir / "keys" / "root.key"
+    key_file.chmod(0o644)
+    result = harbour("serve", "--port", "8765")
+    assert result.code == 1
+    assert "keys are sealed" in result.err
+    assert len(result.err.strip().splitlines()) == 1

@@ -1,3 +1,3 @@
-"""A key store of the test's own, a system context over it, and the `harbour` command."""
+"""A key store of the test's own and a system context over it."""
 
-from tests.keys.fixtures import ctx, harbour, keys  # noqa: F401 - fixtures
+from tests.keys.fixtures import ctx, keys  # noqa: F401 - fixtures

@@ -1,4 +1,4 @@
-"""Fixtures shared by the key, identity and security tests: a key store of their own and the CLI."""
+"""Fixtures shared by the key, identity and security tests: a key store of their own."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ from sqlalchemy.orm import Session
 from app.context import Context
 from app.runtime import Runtime
 from crypto.keyring import KeyStore
-from tests.databases import DatabaseFactory
-from tests.keys.helpers import Harbour, fresh_keystore, harbour_env
+from tests.keys.helpers import fresh_keystore
 
 
 @pytest.fixture
@@ -25,14 +24,3 @@ def keys(runtime: Runtime, tmp_path: Path) -> KeyStore:
 def ctx(db: Session, runtime: Runtime, keys: KeyStore) -> Context:
     """The system acting in the test's transaction."""
     return Context(db, runtime, None)
-
-
-@pytest.fixture
-def harbour(
-    tmp_path: Path,
-    databases: DatabaseFactory,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> Harbour:
-    """The command, against a fresh data directory and database of the backend under test."""
-    return Harbour(harbour_env(tmp_path, databases, monkeypatch), capsys)

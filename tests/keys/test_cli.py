@@ -18,8 +18,9 @@ from app.keys.service import OwnerType
 from app.projects import service as projects
 from app.settings import Settings
 from crypto.keyring import Zone
+from tests.cli_support import Harbour
 from tests.databases import DatabaseFactory
-from tests.keys.helpers import Harbour, pg_dump, pg_restore
+from tests.keys.helpers import pg_dump, pg_restore
 
 TESTIMONY, INTERVIEW = Zone.TESTIMONY, OwnerType.INTERVIEW
 

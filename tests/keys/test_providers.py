@@ -19,9 +19,10 @@ import pytest
 from app.errors import ServiceUnavailableError
 from app.runtime import Runtime
 from app.settings import Settings
+from tests.cli_support import Harbour
 from tests.crypto.conftest import SOFTHSM_LIBRARIES
 from tests.databases import DatabaseFactory
-from tests.keys.helpers import Harbour, harbour_process, private_file
+from tests.keys.helpers import harbour_process, private_file
 
 PASSPHRASE = "correct horse battery staple, but longer"
 TOKEN_LABEL = "harbour-keys-test"

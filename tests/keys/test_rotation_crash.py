@@ -17,7 +17,8 @@ from app.keys.service import OwnerType
 from app.projects import service as projects
 from app.settings import Settings
 from crypto.keyring import Zone
-from tests.keys.helpers import Harbour, harbour_process
+from tests.cli_support import Harbour
+from tests.keys.helpers import harbour_process
 
 EXTRA_KEYS = 1500
 

@@ -22,7 +22,8 @@ from app.identities import service as identities
 from app.projects import service as projects
 from app.runtime import Runtime
 from app.settings import Settings
-from tests.keys.helpers import Harbour, pg_dump
+from tests.cli_support import Harbour
+from tests.keys.helpers import pg_dump
 
 ALPHABETS = {
     "latin": "abcdefghijklmnopqrstuvwxyzéèüöñçåøăș",
