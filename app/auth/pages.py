@@ -204,3 +204,21 @@ def totp_submit(request: Request, stage: LoginStage, code: Annotated[str, Form(m
             status=422,
         )
     return _continue(ctx, user, SessionStage.FULL, done="totp")
+
+
+@router.post("/account/totp/reset", response_class=HTMLResponse)
+def totp_restart(
+    request: Request,
+    ctx: SelfService,
+    current_password: Annotated[str, Form(max_length=4096)],
+    code: Annotated[str, Form(max_length=16)],
+) -> Response:
+    """Replace one's own authenticator after proving both factors; every session ends, enrolment follows."""
+    assert ctx.actor is not None  # noqa: S101 - require() always sets the actor
+    user = ctx.session.get(User, ctx.actor.user_id)
+    assert user is not None  # noqa: S101 - the actor's user exists
+    if not users.restart_totp(ctx, user=user, password=current_password, code=code):
+        roles = users.roles_of(ctx.session, user_id=user.id)
+        message = "The password or the code is not right; your authenticator is unchanged."
+        return page(request, "auth/account.html", ctx, {"roles": roles, "totp_error": message}, status=422)
+    return _continue(ctx, user, SessionStage.ENROL_TOTP)

@@ -173,10 +173,34 @@ def confirm_totp(ctx: Context, *, user: User, code: str) -> bool:
 def reset_totp(ctx: Context, *, username: str) -> User:
     """Forget a user's TOTP secret (lost device): they enrol again at next login; sessions end."""
     user = get_by_username_or_raise(ctx.session, username=username)
+    _forget_totp(ctx, user, reason="operator")
+    return user
+
+
+def restart_totp(ctx: Context, *, user: User, password: str, code: str) -> bool:
+    """A user replaces their own authenticator: step-up with password and a current code, then enrol anew."""
+    valid = ctx.runtime.passwords.verify(user.password_hash, password)
+    counter = None
+    if valid and user.totp_enrolled_at is not None:
+        counter = totp.verify(
+            totp_store.load(ctx, user),
+            code,
+            now=ctx.runtime.clock().timestamp(),
+            last_counter=user.totp_last_counter,
+        )
+    if counter is None:
+        ctx.audit(
+            "auth.totp_reset", object_type="user", object_id=user.id, outcome=Outcome.FAILED, reason="self"
+        )
+        return False
+    _forget_totp(ctx, user, reason="self")
+    return True
+
+
+def _forget_totp(ctx: Context, user: User, *, reason: str) -> None:
     user.totp_secret = None
     user.totp_last_counter = None
     user.totp_enrolled_at = None
     ctx.session.flush()
     sessions.revoke_all(ctx.session, ctx.runtime, user_id=user.id)
-    ctx.audit("auth.totp_reset", object_type="user", object_id=user.id)
-    return user
+    ctx.audit("auth.totp_reset", object_type="user", object_id=user.id, reason=reason)

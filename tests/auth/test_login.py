@@ -218,3 +218,58 @@ def test_login_form_without_its_csrf_token_is_refused(client: TestClient, ctx: C
         follow_redirects=False,
     )
     assert response.status_code == 403
+
+
+def test_a_hash_made_with_older_parameters_is_upgraded_at_login(
+    client: TestClient, ctx: Context, runtime: Runtime, clock: Clock
+) -> None:
+    from crypto.passwords import PasswordParams, Passwords
+
+    user, one_time = factories.user(ctx, role=Role.CODER)
+    legacy = Passwords(PasswordParams(memory_kib=8192, time_cost=2, parallelism=1)).hash(one_time)
+    user.password_hash = legacy
+    ctx.session.flush()
+    assert runtime.passwords.needs_rehash(legacy)
+    assert _post_login(client, user.username, one_time).status_code == 303
+    ctx.session.refresh(user)
+    assert user.password_hash != legacy
+    assert not runtime.passwords.needs_rehash(user.password_hash)
+    assert runtime.passwords.verify(user.password_hash, one_time)
+
+
+def test_replacing_the_authenticator_needs_password_and_current_code_and_ends_other_sessions(
+    client: TestClient, ctx: Context, clock: Clock
+) -> None:
+    user, secret = _enrolled_user(client, ctx, clock)
+    csrf = _csrf_of(client.get("/account").text)
+    code = pyotp.TOTP(secret).at(clock.now)
+    wrong_password = client.post(
+        "/account/totp/reset",
+        data={"current_password": "not my password at all", "code": code, "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert wrong_password.status_code == 422
+    wrong_code = client.post(
+        "/account/totp/reset",
+        data={"current_password": NEW_PASSWORD, "code": "000000", "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert wrong_code.status_code == 422
+    old_cookie = client.cookies.get(SESSION_COOKIE_SECURE)
+    done = client.post(
+        "/account/totp/reset",
+        data={"current_password": NEW_PASSWORD, "code": code, "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    assert done.headers["location"] == "/account/totp"
+    assert client.get("/account/totp").status_code == 200  # the new session may enrol
+    client.cookies.clear()
+    assert old_cookie
+    client.cookies.set(SESSION_COOKIE_SECURE, old_cookie)
+    assert client.get("/api/v1/auth/me").status_code == 401  # the old session ended
+    client.cookies.clear()
+    clock.advance(seconds=90)
+    # The old secret no longer logs in: the account is back at enrolment.
+    response = _post_login(client, user.username, NEW_PASSWORD, pyotp.TOTP(secret).at(clock.now))
+    assert response.headers["location"] == "/account/totp"

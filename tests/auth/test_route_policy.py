@@ -138,3 +138,23 @@ def test_every_route_answers_each_caller_as_the_policy_says(
                         assert status == 403, where
                     checked += 1
     assert checked > 0
+
+
+def test_every_operation_of_the_openapi_schema_is_a_checked_route(app: FastAPI, client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    operations = {
+        (method.upper(), path)
+        for path, item in schema["paths"].items()
+        for method in item
+        if method != "parameters"
+    }
+    declared = {
+        (method, route.path): _declared(route)
+        for route in api_routes(app.routes)
+        for method in route.methods or ()
+    }
+    assert operations
+    for operation in operations:
+        if operation[1] == "/healthz":
+            continue
+        assert declared.get(operation) is not None, operation
