@@ -17,6 +17,7 @@ from app.audit import router as audit_api
 from app.audit import service as audit_log
 from app.auth import pages as auth_pages
 from app.auth import router as auth_api
+from app.auth import users_router
 from app.db import unit_of_work
 from app.runtime import Runtime
 from app.security_headers import SecurityHeadersMiddleware
@@ -60,6 +61,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     app.include_router(health.router)
     app.include_router(auth_api.router)
     app.include_router(auth_pages.router)
+    app.include_router(users_router.router)
     app.include_router(audit_api.router)
     app.include_router(audit_pages.router)
     app.include_router(web.router)

@@ -1,7 +1,7 @@
 """The one place that imports every domain's models, so Alembic and the tests see one metadata."""
 
 from app.audit.models import AuditCheckpoint, AuditEvent
-from app.auth.models import ApiToken, AuthSession, LoginFailure, Membership, User
+from app.auth.models import ApiToken, AuthSession, LoginFailure, Membership, RoleRequest, User
 from app.db import Base
 from app.identities.models import Person, PersonNameIndex
 from app.keys.models import DataKey
@@ -19,5 +19,6 @@ __all__ = [
     "Person",
     "PersonNameIndex",
     "Project",
+    "RoleRequest",
     "User",
 ]

@@ -114,3 +114,20 @@ class LoginFailure(UUIDPrimaryKey, Base):
 
     key_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class RoleRequest(UUIDPrimaryKey, Base):
+    """A role change that needs a second administrator: granting oneself a role, or making anyone admin."""
+
+    __tablename__ = "role_request"
+
+    requested_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    decided_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"), default=None
+    )
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    decision: Mapped[str | None] = mapped_column(String(16), default=None)

@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 from app import validation
 from app.audit.service import Outcome
 from app.auth import sessions, totp_store
-from app.auth.models import PROJECT_ROLES, Membership, Role, User, UserStatus
+from app.auth.models import PROJECT_ROLES, Membership, Role, RoleRequest, User, UserStatus
 from app.context import Context
-from app.errors import ConflictError, InvalidInputError, NotFoundError
+from app.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from app.projects import service as projects
 from app.projects.models import Project
 from crypto import totp
@@ -204,3 +204,89 @@ def _forget_totp(ctx: Context, user: User, *, reason: str) -> None:
     ctx.session.flush()
     sessions.revoke_all(ctx.session, ctx.runtime, user_id=user.id)
     ctx.audit("auth.totp_reset", object_type="user", object_id=user.id, reason=reason)
+
+
+@dataclass(frozen=True)
+class RoleChange:
+    """The result of asking for a role change: applied at once, or waiting for a second admin."""
+
+    applied: bool
+    request: RoleRequest | None = None
+
+
+def needs_second_admin(ctx: Context, *, user: User, role: Role) -> bool:
+    """Granting oneself anything, or making anyone an admin, needs another administrator's approval."""
+    return role is Role.ADMIN or (ctx.actor is not None and ctx.actor.user_id == user.id)
+
+
+def change_role(ctx: Context, *, user: User, role: Role, project_id: uuid.UUID | None) -> RoleChange:
+    """Grant a role as an administrator; self-grants and admin grants wait for a second administrator."""
+    if role is Role.ADMIN and project_id is not None:
+        raise InvalidInputError("admin is a global role: leave out the project")
+    if role in PROJECT_ROLES and project_id is None:
+        raise InvalidInputError(f"the {role.value} role is held in a project")
+    if not user.is_active:
+        raise ConflictError("that user is disabled")
+    if not needs_second_admin(ctx, user=user, role=role) and project_id is not None:
+        grant(ctx, user=user, project_id=project_id, role=role)
+        return RoleChange(applied=True)
+    assert ctx.actor is not None  # noqa: S101 - only an acting admin reaches this
+    request = RoleRequest(
+        requested_by=ctx.actor.user_id,
+        user_id=user.id,
+        project_id=project_id,
+        role=role,
+        created_at=ctx.runtime.clock(),
+    )
+    ctx.session.add(request)
+    ctx.session.flush()
+    ctx.audit("user.role_request", object_type="role_request", object_id=request.id, project_id=project_id)
+    return RoleChange(applied=False, request=request)
+
+
+def pending_requests(session: Session) -> Sequence[RoleRequest]:
+    """Role requests waiting for a decision, oldest first."""
+    return session.scalars(
+        select(RoleRequest).where(RoleRequest.decision.is_(None)).order_by(RoleRequest.created_at)
+    ).all()
+
+
+def decide(ctx: Context, *, request_id: uuid.UUID, approve: bool) -> RoleRequest:
+    """Approve or reject a pending request; the requester cannot decide their own request."""
+    assert ctx.actor is not None  # noqa: S101 - only an acting admin reaches this
+    request = ctx.session.get(RoleRequest, request_id)
+    if request is None or request.decision is not None:
+        raise NotFoundError()
+    if request.requested_by == ctx.actor.user_id or request.user_id == ctx.actor.user_id:
+        raise ForbiddenError("A second administrator must decide this request.")
+    request.decision = "approved" if approve else "rejected"
+    request.decided_by = ctx.actor.user_id
+    request.decided_at = ctx.runtime.clock()
+    ctx.session.flush()
+    ctx.audit(
+        "user.role_request_" + request.decision,
+        object_type="role_request",
+        object_id=request.id,
+        project_id=request.project_id,
+    )
+    if approve:
+        user = ctx.session.get(User, request.user_id)
+        if user is None or not user.is_active:
+            raise ConflictError("that user no longer exists or is disabled")
+        role = Role(request.role)
+        if role is Role.ADMIN:
+            make_admin(ctx, user=user)
+        else:
+            assert request.project_id is not None  # noqa: S101 - project roles always carry a project
+            grant(ctx, user=user, project_id=request.project_id, role=role)
+    return request
+
+
+def make_admin(ctx: Context, *, user: User) -> None:
+    """Give a user the global admin role (after a second administrator approved); their sessions end."""
+    if user.is_admin:
+        raise ConflictError(f"{user.username!r} is already an administrator")
+    user.is_admin = True
+    ctx.session.flush()
+    sessions.revoke_all(ctx.session, ctx.runtime, user_id=user.id)
+    ctx.audit("user.role_grant", object_type="user", object_id=user.id, reason="admin")
