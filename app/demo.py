@@ -7,6 +7,8 @@ Every name, place and story here is invented. Each capability adds its part to `
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
+from typing import Any
 
 from app.auth import service as users
 from app.auth import sessions
@@ -14,16 +16,58 @@ from app.auth.models import Role
 from app.context import Context
 from app.errors import ConflictError
 from app.identities import service as identities
+from app.identities import vocabularies as vocab
+from app.interviews import demo as demo_interviews
 from app.projects import service as projects
 
 DEMO_PROJECT = "demo"
 
-# Invented people: the names are made up and belong to no one.
-DEMO_PERSONS = (
-    ("Ozoda Nomavjud", ("Озода Номавжуд",), "Demo note: a fictional exile in the demo project."),
-    ("Bahrom Xayoliy", ("Бахром Хаёлий", "Bakhrom Khayoliy"), None),
-    ("Samira Uydirma", (), None),
+# Invented people: the names are made up and belong to no one ("nomavjud", "xayoliy" and "uydirma" mean
+# "non-existent", "imaginary" and "made up" in Uzbek); dates, contacts and places are invented too.
+DEMO_PERSONS: tuple[dict[str, Any], ...] = (
+    {
+        "legal_name": "Ozoda Nomavjud",
+        "aliases": ("Озода Номавжуд",),
+        "transliterations": ("Ozoda Nomavzhud",),
+        "birth_date": date(1988, 4, 2),
+        "contacts": "Signal: demo handle (fictional)",
+        "locations": "Fictional address, Demo Street 1, Vienna",
+        "notes": "Demo note: a fictional exile in the demo project.",
+        "person_kind": vocab.PersonKind.INDIVIDUAL,
+        "roles": (vocab.PersonRole.INTERVIEWEE, vocab.PersonRole.TARGET),
+        "origin_state": "UZ",
+        "target_category": (vocab.TargetCategory.CIVIL_SOCIETY,),
+        "gender": vocab.Gender.F,
+        "identifiability_risk": vocab.IdentifiabilityRisk.HIGH,
+        "residences": (
+            identities.ResidenceInput("TR", "2019-03", "2020-11", vocab.LegalStatus.RESIDENCE_OR_WORK_PERMIT),
+            identities.ResidenceInput("AT", "2020-12", None, vocab.LegalStatus.REFUGEE_STATUS),
+        ),
+    },
+    {
+        "legal_name": "Bahrom Xayoliy",
+        "aliases": ("Бахром Хаёлий", "Bakhrom Khayoliy"),
+        "birth_decade": 1980,
+        "person_kind": vocab.PersonKind.INDIVIDUAL,
+        "roles": (vocab.PersonRole.INTERVIEWEE, vocab.PersonRole.RELATIVE, vocab.PersonRole.TARGET),
+        "origin_state": "UZ",
+        "target_category": (vocab.TargetCategory.OPPOSITION,),
+        "gender": vocab.Gender.M,
+        "identifiability_risk": vocab.IdentifiabilityRisk.MEDIUM,
+        "residences": (identities.ResidenceInput("DE", "2017", None, vocab.LegalStatus.ASYLUM_PENDING),),
+    },
+    {
+        "legal_name": "Samira Uydirma",
+        "person_kind": vocab.PersonKind.INDIVIDUAL,
+        "roles": (vocab.PersonRole.INTERVIEWEE, vocab.PersonRole.WITNESS),
+        "origin_state": "TJ",
+        "target_category": (vocab.TargetCategory.FAMILY_OF_EXILE,),
+        "gender": vocab.Gender.UNDISCLOSED,
+        "identifiability_risk": vocab.IdentifiabilityRisk.LOW,
+    },
 )
+# (person, relation, other): "Bahrom Xayoliy is the sibling of Ozoda Nomavjud".
+DEMO_RELATIONS = (("Bahrom Xayoliy", vocab.Relation.SIBLING, "Ozoda Nomavjud"),)
 
 DEMO_USERS = (
     ("demo-admin", Role.ADMIN),
@@ -61,8 +105,14 @@ def load(ctx: Context) -> list[DemoLogin]:
     # The persons are registered as the demo interviewer would, so the audit log shows who did it.
     interviewer = users.get_by_username_or_raise(session, username="demo-interviewer")
     as_interviewer = Context(session, ctx.runtime, sessions.actor_for(session, user_id=interviewer.id))
-    for legal_name, aliases, notes in DEMO_PERSONS:
-        identities.register(
-            as_interviewer, project_id=project.id, legal_name=legal_name, aliases=aliases, notes=notes
+    registered = {
+        person["legal_name"]: identities.register(as_interviewer, project_id=project.id, **person).person.id
+        for person in DEMO_PERSONS
+    }
+    for name, relation, other in DEMO_RELATIONS:
+        identities.add_relation(
+            as_interviewer, person_id=registered[name], relation=relation, other_person_id=registered[other]
         )
+    # Demo interviews in three formats, one approved so the demo coders can read and search it.
+    demo_interviews.load(as_interviewer, project_id=project.id)
     return logins

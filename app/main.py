@@ -18,7 +18,15 @@ from app.audit import service as audit_log
 from app.auth import pages as auth_pages
 from app.auth import router as auth_api
 from app.auth import users_router
+from app.consent import pages as consent_pages
+from app.consent import router as consent_api
 from app.db import unit_of_work
+from app.guides import pages as guide_pages
+from app.guides import router as guides_api
+from app.identities import pages as identities_pages
+from app.identities import router as identities_api
+from app.interviews import pages as interview_pages
+from app.interviews import router as interviews_api
 from app.runtime import Runtime
 from app.security_headers import SecurityHeadersMiddleware
 from app.settings import Settings
@@ -64,6 +72,14 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     app.include_router(users_router.router)
     app.include_router(audit_api.router)
     app.include_router(audit_pages.router)
+    app.include_router(identities_api.router)
+    app.include_router(identities_pages.router)
+    app.include_router(interviews_api.router)
+    app.include_router(interview_pages.router)
+    app.include_router(guides_api.router)
+    app.include_router(guide_pages.router)
+    app.include_router(consent_api.router)
+    app.include_router(consent_pages.router)
     app.include_router(web.router)
     return app
 

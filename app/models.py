@@ -2,23 +2,48 @@
 
 from app.audit.models import AuditCheckpoint, AuditEvent
 from app.auth.models import ApiToken, AuthSession, LoginFailure, Membership, RoleRequest, User
+from app.consent.models import Consent, ConsentWithdrawal, WithdrawalTarget
 from app.db import Base
-from app.identities.models import Person, PersonNameIndex
+from app.guides.models import GuideQuestion, GuideTopic, InterviewGuide, SegmentQuestion
+from app.identities.models import Person, PersonNameIndex, PersonRelation, Residence
+from app.interviews.models import (
+    Interview,
+    InterviewPerson,
+    SearchToken,
+    Segment,
+    TranscriptFlag,
+    TranscriptVersion,
+)
 from app.keys.models import DataKey
 from app.projects.models import Project
 
 __all__ = [
+    "Consent",
+    "ConsentWithdrawal",
+    "GuideQuestion",
+    "GuideTopic",
+    "InterviewGuide",
+    "SegmentQuestion",
+    "WithdrawalTarget",
     "ApiToken",
     "AuditCheckpoint",
     "AuditEvent",
     "AuthSession",
     "Base",
     "DataKey",
+    "Interview",
+    "InterviewPerson",
     "LoginFailure",
     "Membership",
     "Person",
     "PersonNameIndex",
+    "PersonRelation",
     "Project",
+    "Residence",
     "RoleRequest",
+    "SearchToken",
+    "Segment",
+    "TranscriptFlag",
+    "TranscriptVersion",
     "User",
 ]

@@ -9,6 +9,7 @@ from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import Connection, create_engine
 
 from app.db import UTCDateTime
+from app.encryption import EncryptedColumn
 from app.models import Base
 
 config = context.config
@@ -19,6 +20,8 @@ def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str |
     """Render our column types as plain SQLAlchemy ones, so revisions never import app code."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
+    if type_ == "type" and isinstance(obj, EncryptedColumn):
+        return "sa.LargeBinary()"
     return False
 
 

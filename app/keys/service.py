@@ -86,6 +86,7 @@ class OwnerType(enum.StrEnum):
     PERSON = "person"
     INTERVIEW = "interview"
     USER = "user"
+    PROJECT = "project"
 
 
 class DataKeyRef(NamedTuple):

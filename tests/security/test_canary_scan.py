@@ -131,3 +131,104 @@ def test_the_scan_finds_a_canary_stored_in_clear() -> None:
     for shift in range(3):
         blob = base64.b64encode(b"x" * shift + canary.encode() + b"tail")
         assert _hits({"b64": blob}, [canary]) == [("b64", canary)]
+
+
+def _turns_file(turns: list[tuple[str, str]]) -> bytes:
+    return "\n\n".join(f"{speaker}: {text}" for speaker, text in turns).encode("utf-8")
+
+
+def test_no_transcript_canary_appears_in_any_stored_artefact_or_coder_response(
+    harbour: Harbour, tmp_path: Path
+) -> None:
+    """Transcript text, speaker labels, file names and the names in them: sealed at rest, and coders see
+    neither labels, file names nor names (the text itself is what coders read, pseudonymised)."""
+    from sqlalchemy import select
+
+    from app.auth import service as users
+    from app.auth import sessions
+    from app.ingest import tokens
+    from app.interviews import service as interviews
+    from app.interviews.models import TranscriptFlag
+    from app.interviews.schemas import InterviewRead, PseudonymisedTranscriptRead, SearchHitRead
+
+    assert harbour("init").code == 0
+    assert harbour("projects", "add", "canary").code == 0
+    assert harbour("users", "add", "coder", "--role", "coder", "--project", "canary").code == 0
+    settings = Settings()
+    content: list[str] = []  # testimony words: sealed at rest, readable by coders
+    hidden: list[str] = []  # names, labels, file names: sealed at rest and never shown to coders
+    searchable: list[str] = []
+    runtime = Runtime.open(settings)
+    try:
+        with unit_of_work(runtime.sessions) as session:
+            ctx = Context(session, runtime, None)
+            project = projects.get_by_name_or_raise(session, name="canary")
+            coder = users.get_by_username_or_raise(session, username="coder")
+            for script in ALPHABETS:
+                for form in FORMS:
+                    name = f"{_canary(script, 'Given', form)} {_canary(script, 'Family', form)}"
+                    label = _canary(script, "Speaker", form)
+                    filename = _canary(script, "file", form) + ".txt"
+                    words = [_canary(script, "Text", form) for _ in range(2)]
+                    content += words
+                    searchable.append(words[0])
+                    hidden += [name, label, filename.removesuffix(".txt")]
+                    person = identities.register(ctx, project_id=project.id, legal_name=name).person
+                    interview = interviews.create(
+                        ctx,
+                        project_id=project.id,
+                        interviewee_person_id=person.id,
+                        interview_month="2025-01",
+                        mode="in_person",
+                        languages=["ru"],
+                        interviewer_id=coder.id,
+                    )
+                    data = _turns_file(
+                        [
+                            ("Interviewer", f"Tell me about {words[0]}."),
+                            (label, f"My name is {name}. {words[0]} and {words[1]}."),
+                            (label, f"{name} again: call +998 90 123 45 67."),
+                        ]
+                    )
+                    version = interviews.upload(ctx, interview_id=interview.id, filename=filename, data=data)
+                    for flag in session.scalars(
+                        select(TranscriptFlag).where(TranscriptFlag.transcript_version_id == version.id)
+                    ).all():
+                        interviews.decide_flag(
+                            ctx, interview_id=interview.id, flag_id=flag.id, decision="redact"
+                        )
+                    interviews.approve(ctx, interview_id=interview.id)
+        with unit_of_work(runtime.sessions) as session:  # what a coder gets back
+            coder_id = users.get_by_username_or_raise(session, username="coder").id
+            actor = sessions.actor_for(session, user_id=coder_id)
+            assert actor is not None
+            as_coder = Context(session, runtime, actor)
+            project = projects.get_by_name_or_raise(session, name="canary")
+            responses: list[str] = []
+            listed = interviews.list(as_coder, project_id=project.id)
+            assert len(listed) == len(ALPHABETS) * len(FORMS)
+            for item in listed:
+                responses.append(InterviewRead.of(item).model_dump_json())
+                read = interviews.read_pseudonymised(as_coder, interview_id=item.id)
+                responses.append(PseudonymisedTranscriptRead.of(read).model_dump_json())
+            found = 0
+            for word in searchable:
+                if not tokens.query_tokens(word):
+                    continue
+                hits = interviews.search(as_coder, query=word)
+                found += len(hits)
+                responses += [SearchHitRead.of(hit).model_dump_json() for hit in hits]
+            assert found >= len(searchable) // 2
+            coder_view = {"coder responses": "\n".join(responses).encode("utf-8")}
+            assert _hits(coder_view, hidden) == []
+            assert any(
+                word.encode() in coder_view["coder responses"] for word in content
+            )  # the scan sees text
+        open_artefacts = _files(settings.data_dir)
+        assert _hits(open_artefacts, content + hidden) == []
+    finally:
+        runtime.close()
+    closed_artefacts = _files(settings.data_dir)
+    if not settings.is_sqlite:
+        closed_artefacts["pg_dump.sql"] = pg_dump(settings.sqlalchemy_url, tmp_path / "dump.sql").read_bytes()
+    assert _hits(closed_artefacts, content + hidden) == []

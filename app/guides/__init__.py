@@ -1,0 +1,1 @@
+"""Interview guides (topics and questions, versioned) and links from transcript turns to them."""

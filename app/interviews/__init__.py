@@ -1,0 +1,1 @@
+"""Testimony: interviews, transcript versions, speaker turns, identifier review and blind search."""

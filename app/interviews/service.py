@@ -1,0 +1,992 @@
+"""Interviews and transcripts: create, upload (parse, pseudonymise, seal), review, approve, read, search.
+
+Threat: the testimony is what the adversary wants most after identities, and coders must never learn who an
+interviewee is. So:
+
+- Every text (original file, its name, identified and pseudonymised texts, speaker labels, the anonymisation
+  log, replacement texts) is sealed under the interview's own TESTIMONY-zone data key through
+  `FieldCipher`, with associated data binding table, column and row id.
+- Upload runs in the caller's one transaction: the file is size-checked, parsed (`app.ingest.formats`),
+  the names of the interviewee and of every linked person are fetched from the identity vault
+  (`identities.names_for_pseudonymisation`) and replaced by their pseudonyms turn by turn
+  (`app.ingest.pseudonymise`); candidate identifiers it cannot resolve (phones, e-mails, document numbers)
+  become flags. Any failure raises before the transaction commits, so nothing is stored.
+- Coders read only approved versions, pseudonymised, without speaker labels or file names; an interview
+  without an approved version does not exist for them (404). Interviewers of the project review the flags
+  (redact, replace, ignore) and approve, which applies the decisions, recomputes each segment's text and
+  offsets, and builds the search tokens.
+- Search stores no plaintext: each word of an approved segment's pseudonymised text is normalised (Cyrillic
+  and Latin spellings fold together, `app.ingest.tokens`) and kept only as an HMAC under a key derived per
+  project from `keys.zone_key(Zone.INDEX, "transcript-search", version=1)`, so equal words in two projects
+  do not even share a token. Residual risk: the table shows which segments of one project share a word
+  (equality), and with the key store someone can test guessed words. Names never reach the index because it
+  is built from pseudonymised text.
+- Versions: a corrected upload becomes version n+1 and supersedes any earlier version still pending
+  review at once; an earlier APPROVED version stays readable by coders until the new one is approved, then
+  it is superseded and its search tokens dropped. `app.interviews.diff.changed_spans` tells a coding module
+  which spans of the old pseudonymised text changed.
+
+Every sensitive read, each upload, flag decision and approval writes an audit entry (opaque ids only) in the
+same transaction. A `None` actor is the system (operator commands and the demo loader).
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import hashlib
+import hmac
+import json
+import re
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath, PureWindowsPath
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from app.auth.policy import Action
+from app.context import Context
+from app.encryption import DataIntegrityError, EncryptedText, FieldCipher
+from app.errors import ConflictError, InvalidInputError, NotFoundError, PayloadTooLargeError
+from app.identities import service as identities
+from app.identities.models import Person
+from app.ingest import formats, tokens
+from app.ingest import pseudonymise as pseudonymiser
+from app.interviews.languages import language_codes
+from app.interviews.models import (
+    FlagDecision,
+    Interview,
+    InterviewMode,
+    InterviewPerson,
+    InterviewStatus,
+    SearchToken,
+    Segment,
+    TranscriptFlag,
+    TranscriptVersion,
+    VersionStatus,
+)
+from app.keys import service as data_keys
+from app.keys.models import today
+from app.keys.service import DataKeyGoneError, OwnerType
+from app.projects.models import Project
+from crypto.errors import CryptoError
+from crypto.keyring import KeyStore, Zone
+
+__all__ = [
+    "FlagRead",
+    "InterviewSummary",
+    "ReviewPiece",
+    "ReviewSegment",
+    "SearchHit",
+    "SegmentRead",
+    "TranscriptRead",
+    "approve",
+    "counts",
+    "create",
+    "decide_flag",
+    "get_or_raise",
+    "link_person",
+    "list",
+    "list_flags",
+    "read_identified",
+    "read_pseudonymised",
+    "review",
+    "search",
+    "summary",
+    "upload",
+    "validate_month",
+]
+
+SEARCH_PURPOSE = "transcript-search"
+SEARCH_VERSION = 1  # pinned: see app.keys.service on why the index zone does not rotate
+_PROJECT_SEARCH_DOMAIN = b"harbour-transcript-search-project-v1\x00"
+TURN_SEPARATOR = "\n\n"
+MAX_FILENAME = 255
+MAX_REPLACEMENT = 200
+MAX_SEARCH_RESULTS = 50
+MAX_QUERY = 200
+SNIPPET = 240
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+EARLIEST_INTERVIEW_YEAR = 1980
+# Interviews a coder may see: those with an approved version that has not been withdrawn altogether.
+CODER_VISIBLE = (InterviewStatus.APPROVED.value, InterviewStatus.PARTIALLY_WITHDRAWN.value)
+
+_list = list  # `list` is a service verb below
+
+
+# ---- results ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class InterviewSummary:
+    """An interview as any permitted reader may see it: no identity, the interviewee by pseudonym only."""
+
+    id: uuid.UUID
+    project_id: uuid.UUID
+    interviewee_pseudonym: str
+    interview_month: str
+    mode: str
+    languages: _list[str]
+    interpreter_used: bool
+    status: str
+    latest_version: int | None
+    linked_pseudonyms: _list[str] = field(default_factory=_list)
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentRead:
+    """One speaker turn; `speaker` is set only in the identified view."""
+
+    id: uuid.UUID
+    seq: int
+    role: str
+    start_ms: int | None
+    end_ms: int | None
+    char_start: int
+    char_end: int
+    text: EncryptedText | None
+    suppressed: bool
+    speaker: EncryptedText | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptRead:
+    """One transcript version, decrypted for an authorised reader."""
+
+    interview_id: uuid.UUID
+    version_id: uuid.UUID
+    version: int
+    status: str
+    format: str
+    interviewee_pseudonym: str
+    text: EncryptedText
+    segments: _list[SegmentRead]
+    original_filename: EncryptedText | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FlagRead:
+    """A flagged candidate identifier with its text and a little context (interviewers only)."""
+
+    id: uuid.UUID
+    segment_seq: int
+    kind: str
+    start: int
+    end: int
+    decision: str
+    text: EncryptedText
+    before: EncryptedText
+    after: EncryptedText
+    replacement: EncryptedText | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewPiece:
+    """A run of a segment's text: plain, or a flagged span with its flag."""
+
+    text: EncryptedText
+    flag: FlagRead | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewSegment:
+    """One turn of the version under review, cut into plain and flagged pieces."""
+
+    seq: int
+    role: str
+    start_ms: int | None
+    pieces: _list[ReviewPiece]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """One approved segment matching every word of a query (pseudonymised snippet only)."""
+
+    interview_id: uuid.UUID
+    project_id: uuid.UUID
+    interviewee_pseudonym: str
+    segment_id: uuid.UUID
+    seq: int
+    role: str
+    start_ms: int | None
+    snippet: EncryptedText
+
+
+# ---- scope -----------------------------------------------------------------------------------------------
+
+
+def _may(ctx: Context, action: Action, project_id: uuid.UUID) -> bool:
+    return ctx.actor is None or ctx.actor.may_in(action, project_id)
+
+
+def _sees_unapproved(ctx: Context, project_id: uuid.UUID) -> bool:
+    """Interviewers of the project see drafts and versions under review; coders only approved ones."""
+    return _may(ctx, Action.TRANSCRIPT_READ_IDENTIFIED, project_id)
+
+
+def _interview_for(ctx: Context, interview_id: uuid.UUID, action: Action) -> Interview:
+    interview = ctx.session.get(Interview, interview_id)
+    if interview is None or not _may(ctx, action, interview.project_id):
+        raise NotFoundError()
+    if interview.status == InterviewStatus.WITHDRAWN and action is not Action.INTERVIEW_LIST:
+        # Its texts are gone and its key destroyed (app/consent): nothing of the testimony can be read.
+        raise NotFoundError("The interviewee withdrew this interview; its transcript no longer exists.")
+    if not _sees_unapproved(ctx, interview.project_id) and interview.status not in CODER_VISIBLE:
+        raise NotFoundError()
+    return interview
+
+
+def get_or_raise(ctx: Context, *, interview_id: uuid.UUID) -> Interview:
+    """An interview the caller may list, or NotFoundError (also for one a coder may not see yet)."""
+    return _interview_for(ctx, interview_id, Action.INTERVIEW_LIST)
+
+
+def cipher_for(ctx: Context, interview: Interview, *, create: bool = False) -> FieldCipher:
+    """The interview's TESTIMONY-zone cipher (DataIntegrityError if its key is gone or damaged)."""
+    try:
+        dek = data_keys.dek_for(
+            ctx.session,
+            ctx.runtime.keys,
+            zone=Zone.TESTIMONY,
+            owner_type=OwnerType.INTERVIEW,
+            owner_id=interview.id,
+            create=create,
+        )
+    except (DataKeyGoneError, CryptoError):
+        raise DataIntegrityError() from None
+    return FieldCipher(dek)
+
+
+def _open(cipher: FieldCipher, row: Any, column: str) -> EncryptedText:
+    value = cipher.read(row, column)
+    if value is None:
+        raise DataIntegrityError()
+    return value
+
+
+# ---- interviews ------------------------------------------------------------------------------------------
+
+
+def validate_month(value: str, *, current: str) -> str:
+    """Check a YYYY-MM month (month precision only), not before 1980 and not in the future."""
+    if not isinstance(value, str) or not (match := _MONTH.fullmatch(value.strip())):
+        raise InvalidInputError("interview month must be YYYY-MM (month precision only), e.g. 2025-03")
+    month = match.group(0)
+    if int(match.group(1)) < EARLIEST_INTERVIEW_YEAR or month > current:
+        raise InvalidInputError(f"interview month must be between {EARLIEST_INTERVIEW_YEAR}-01 and {current}")
+    return month
+
+
+def _mode(value: str) -> str:
+    try:
+        return InterviewMode(value).value
+    except ValueError:
+        raise InvalidInputError(
+            "mode must be one of: " + ", ".join(mode.value for mode in InterviewMode)
+        ) from None
+
+
+def _person_in(session: Session, person_id: uuid.UUID, project_id: uuid.UUID) -> Person:
+    person = session.get(Person, person_id)
+    if person is None or person.project_id != project_id or person.erased_at is not None:
+        raise InvalidInputError("no such person in this project")
+    return person
+
+
+def create(
+    ctx: Context,
+    *,
+    project_id: uuid.UUID,
+    interviewee_person_id: uuid.UUID,
+    interview_month: str,
+    mode: str,
+    languages: Sequence[str],
+    interpreter_used: bool = False,
+    linked_person_ids: Sequence[uuid.UUID] = (),
+    interviewer_id: uuid.UUID | None = None,
+) -> Interview:
+    """Record an interview with a registered person (its data key is made now); audited."""
+    session = ctx.session
+    if not _may(ctx, Action.INTERVIEW_MANAGE, project_id) or session.get(Project, project_id) is None:
+        raise NotFoundError()
+    if ctx.actor is not None:
+        interviewer_id = ctx.actor.user_id
+    if interviewer_id is None:
+        raise InvalidInputError("an interview needs its interviewer of record")
+    month = validate_month(interview_month, current=ctx.runtime.clock().strftime("%Y-%m"))
+    interview = Interview(
+        id=uuid.uuid4(),
+        project_id=project_id,
+        interviewee_person_id=_person_in(session, interviewee_person_id, project_id).id,
+        interviewer_id=interviewer_id,
+        interview_month=month,
+        mode=_mode(mode),
+        languages=",".join(language_codes(languages)),
+        interpreter_used=bool(interpreter_used),
+        status=InterviewStatus.DRAFT.value,
+    )
+    session.add(interview)
+    session.flush()
+    cipher_for(ctx, interview, create=True)
+    for person_id in dict.fromkeys(linked_person_ids):
+        if person_id != interview.interviewee_person_id:
+            _person_in(session, person_id, project_id)
+            session.add(InterviewPerson(interview_id=interview.id, person_id=person_id))
+    session.flush()
+    ctx.audit("interview.create", object_type="interview", object_id=interview.id, project_id=project_id)
+    return interview
+
+
+def link_person(ctx: Context, *, interview_id: uuid.UUID, person_id: uuid.UUID) -> Interview:
+    """Add a person mentioned in the interview, whose names the next upload pseudonymises too; audited."""
+    interview = _interview_for(ctx, interview_id, Action.INTERVIEW_MANAGE)
+    _person_in(ctx.session, person_id, interview.project_id)
+    known = ctx.session.scalar(
+        select(InterviewPerson.id).where(
+            InterviewPerson.interview_id == interview.id, InterviewPerson.person_id == person_id
+        )
+    )
+    if known is None and person_id != interview.interviewee_person_id:
+        ctx.session.add(InterviewPerson(interview_id=interview.id, person_id=person_id))
+        ctx.session.flush()
+    ctx.audit(
+        "interview.link_person",
+        object_type="interview",
+        object_id=interview.id,
+        project_id=interview.project_id,
+    )
+    return interview
+
+
+def _linked_ids(session: Session, interview_id: uuid.UUID) -> _list[uuid.UUID]:
+    return _list(
+        session.scalars(
+            select(InterviewPerson.person_id)
+            .where(InterviewPerson.interview_id == interview_id)
+            .order_by(InterviewPerson.id)
+        ).all()
+    )
+
+
+def _versions(session: Session, interview_id: uuid.UUID) -> _list[TranscriptVersion]:
+    return _list(
+        session.scalars(
+            select(TranscriptVersion)
+            .where(TranscriptVersion.interview_id == interview_id)
+            .order_by(TranscriptVersion.version.desc())
+        ).all()
+    )
+
+
+def _latest(session: Session, interview_id: uuid.UUID, *, approved_only: bool) -> TranscriptVersion | None:
+    for version in _versions(session, interview_id):
+        if not approved_only or version.status == VersionStatus.APPROVED:
+            return version
+    return None
+
+
+def summary(ctx: Context, interview: Interview) -> InterviewSummary:
+    """What a permitted reader may see of an interview (call only on one `get_or_raise` returned)."""
+    session = ctx.session
+    pseudonyms = dict(
+        session.execute(
+            select(Person.id, Person.pseudonym).where(
+                Person.id.in_([interview.interviewee_person_id, *_linked_ids(session, interview.id)])
+            )
+        ).all()
+    )
+    latest = _latest(session, interview.id, approved_only=not _sees_unapproved(ctx, interview.project_id))
+    linked = [pseudonyms[pid] for pid in _linked_ids(session, interview.id) if pid in pseudonyms]
+    return InterviewSummary(
+        id=interview.id,
+        project_id=interview.project_id,
+        interviewee_pseudonym=pseudonyms.get(interview.interviewee_person_id, "?"),
+        interview_month=interview.interview_month,
+        mode=interview.mode,
+        languages=interview.languages.split(","),
+        interpreter_used=interview.interpreter_used,
+        status=interview.status,
+        latest_version=latest.version if latest else None,
+        linked_pseudonyms=linked if _sees_unapproved(ctx, interview.project_id) else [],
+    )
+
+
+def list(ctx: Context, *, project_id: uuid.UUID) -> _list[InterviewSummary]:  # noqa: A001 - service verb
+    """A project's interviews (coders: only those with an approved version), newest month first."""
+    if not _may(ctx, Action.INTERVIEW_LIST, project_id) or ctx.session.get(Project, project_id) is None:
+        raise NotFoundError()
+    query = select(Interview).where(Interview.project_id == project_id)
+    if not _sees_unapproved(ctx, project_id):
+        query = query.where(Interview.status.in_(CODER_VISIBLE))
+    query = query.order_by(Interview.interview_month.desc(), Interview.id)
+    return [summary(ctx, interview) for interview in ctx.session.scalars(query).all()]
+
+
+# ---- upload ----------------------------------------------------------------------------------------------
+
+
+def _filename(value: str) -> str:
+    name = PureWindowsPath(PurePosixPath(value or "").name).name.replace("\x00", "").strip()
+    if not name:
+        raise InvalidInputError("the upload needs a file name with an extension (.txt, .srt, .json ...)")
+    return name[-MAX_FILENAME:]
+
+
+def _jsonable(value: Any) -> Any:
+    """The pseudonymiser's records as JSON values (they go into the sealed anonymisation log only)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {item.name: _jsonable(getattr(value, item.name)) for item in dataclasses.fields(value)}
+    if isinstance(value, tuple) and hasattr(value, "_asdict"):
+        return {key: _jsonable(item) for key, item in value._asdict().items()}
+    if isinstance(value, dict):
+        return {str(key): _jsonable(item) for key, item in value.items()}
+    if isinstance(value, _list | tuple | set | frozenset):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    if isinstance(value, EncryptedText):
+        return value.reveal()
+    return str(value)
+
+
+def _seal(cipher: FieldCipher, row: Any, column: str, text: str) -> None:
+    cipher.write(row, column, EncryptedText(text))
+
+
+def upload(ctx: Context, *, interview_id: uuid.UUID, filename: str, data: bytes) -> TranscriptVersion:
+    """Parse, pseudonymise and seal an uploaded transcript as the interview's next version; audited.
+
+    Runs in the caller's transaction and raises before it commits on any failure, so a bad file stores
+    nothing. CPU-heavy: call it from a plain `def` route (the thread pool), never on the event loop.
+    """
+    session = ctx.session
+    settings = ctx.runtime.settings
+    interview = _interview_for(ctx, interview_id, Action.TRANSCRIPT_UPLOAD)
+    if interview.status == InterviewStatus.WITHDRAWN:
+        raise ConflictError("consent to this interview was withdrawn: no new transcript can be added")
+    if len(data) > settings.max_upload_bytes:
+        raise PayloadTooLargeError(f"the file is larger than the limit of {settings.max_upload_bytes} bytes")
+    name = _filename(filename)
+    # A refused file raises app.ingest.errors.IngestError: an AppError naming the problem (413, 415 or 422).
+    parsed = formats.parse(data, name, max_bytes=settings.max_upload_bytes)
+    if not parsed.turns:
+        raise InvalidInputError("the file holds no transcript text")
+    people = [
+        pseudonymiser.PersonNames(person.pseudonym, tuple(person.names))
+        for person in identities.names_for_pseudonymisation(
+            ctx, person_ids=[interview.interviewee_person_id, *_linked_ids(session, interview.id)]
+        )
+    ]
+    cipher = cipher_for(ctx, interview, create=True)
+    previous = _versions(session, interview.id)
+    version = TranscriptVersion(
+        id=uuid.uuid4(),
+        interview_id=interview.id,
+        version=(previous[0].version + 1) if previous else 1,
+        format=str(getattr(parsed.format, "value", parsed.format))[:16],
+        status=VersionStatus.PENDING_REVIEW.value,
+        uploaded_by=ctx.actor.user_id if ctx.actor else None,
+    )
+    identified_parts: _list[str] = []
+    pseudonymised_parts: _list[str] = []
+    segments: _list[Segment] = []
+    flags: _list[TranscriptFlag] = []
+    log: dict[str, Any] = {"version": version.version, "turns": [], "decisions": []}
+    identified_at = pseudonymised_at = 0
+    for seq, turn in enumerate(parsed.turns):
+        if seq:
+            identified_at += len(TURN_SEPARATOR)
+            pseudonymised_at += len(TURN_SEPARATOR)
+        result = pseudonymiser.pseudonymise(turn.text, people)
+        segment = Segment(
+            id=uuid.uuid4(),
+            transcript_version_id=version.id,
+            seq=seq,
+            role=str(getattr(turn.role, "value", turn.role)),
+            start_ms=turn.start_ms,
+            end_ms=turn.end_ms,
+            identified_start=identified_at,
+            identified_end=identified_at + len(turn.text),
+            char_start=pseudonymised_at,
+            char_end=pseudonymised_at + len(result.text),
+        )
+        if turn.speaker:
+            _seal(cipher, segment, "speaker", turn.speaker)
+        _seal(cipher, segment, "identified_text", turn.text)
+        _seal(cipher, segment, "pseudonymised_text", result.text)
+        segments.append(segment)
+        for flag in result.flags:
+            flags.append(
+                TranscriptFlag(
+                    id=uuid.uuid4(),
+                    transcript_version_id=version.id,
+                    segment_id=segment.id,
+                    kind=str(getattr(flag.kind, "value", flag.kind))[:32],
+                    start=pseudonymised_at + flag.start,
+                    end=pseudonymised_at + flag.end,
+                    decision=FlagDecision.PENDING.value,
+                )
+            )
+        log["turns"].append(
+            {"seq": seq, "replacements": _jsonable(result.replacements), "flags": _jsonable(result.flags)}
+        )
+        identified_parts.append(turn.text)
+        pseudonymised_parts.append(result.text)
+        identified_at += len(turn.text)
+        pseudonymised_at += len(result.text)
+    _seal(cipher, version, "original", base64.b64encode(data).decode("ascii"))
+    _seal(cipher, version, "original_filename", name)
+    _seal(cipher, version, "identified_text", TURN_SEPARATOR.join(identified_parts))
+    _seal(cipher, version, "pseudonymised_text", TURN_SEPARATOR.join(pseudonymised_parts))
+    _seal(cipher, version, "anonymisation_log", json.dumps(log, ensure_ascii=False))
+    for older in previous:
+        if older.status == VersionStatus.PENDING_REVIEW:
+            older.status = VersionStatus.SUPERSEDED.value
+    session.add(version)
+    session.flush()
+    session.add_all(segments)
+    session.flush()
+    session.add_all(flags)
+    if interview.status == InterviewStatus.DRAFT:
+        interview.status = InterviewStatus.AWAITING_REVIEW.value
+    session.flush()
+    ctx.audit(
+        "transcript.upload",
+        object_type="transcript_version",
+        object_id=version.id,
+        project_id=interview.project_id,
+    )
+    return version
+
+
+def counts(session: Session, *, version_id: uuid.UUID) -> tuple[int, int]:
+    """How many turns and flags a version has."""
+    turns = session.scalar(select(func.count()).where(Segment.transcript_version_id == version_id)) or 0
+    flagged = (
+        session.scalar(select(func.count()).where(TranscriptFlag.transcript_version_id == version_id)) or 0
+    )
+    return turns, flagged
+
+
+# ---- reading ---------------------------------------------------------------------------------------------
+
+
+def _segments(session: Session, version_id: uuid.UUID) -> _list[Segment]:
+    return _list(
+        session.scalars(
+            select(Segment).where(Segment.transcript_version_id == version_id).order_by(Segment.seq)
+        ).all()
+    )
+
+
+def _pseudonym(session: Session, person_id: uuid.UUID) -> str:
+    return session.scalar(select(Person.pseudonym).where(Person.id == person_id)) or "?"
+
+
+def read_identified(ctx: Context, *, interview_id: uuid.UUID) -> TranscriptRead:
+    """The latest version with its identified text and speaker labels (interviewers; audited)."""
+    interview = _interview_for(ctx, interview_id, Action.TRANSCRIPT_READ_IDENTIFIED)
+    version = _latest(ctx.session, interview.id, approved_only=False)
+    if version is None:
+        raise NotFoundError("This interview has no transcript yet.")
+    ctx.audit(
+        "transcript.read_identified",
+        object_type="transcript_version",
+        object_id=version.id,
+        project_id=interview.project_id,
+    )
+    cipher = cipher_for(ctx, interview)
+    segments = [
+        SegmentRead(
+            id=segment.id,
+            seq=segment.seq,
+            role=segment.role,
+            start_ms=segment.start_ms,
+            end_ms=segment.end_ms,
+            char_start=segment.identified_start,
+            char_end=segment.identified_end,
+            text=None if segment.suppressed else _open(cipher, segment, "identified_text"),
+            suppressed=segment.suppressed,
+            speaker=None if segment.suppressed else cipher.read(segment, "speaker"),
+        )
+        for segment in _segments(ctx.session, version.id)
+    ]
+    return TranscriptRead(
+        interview_id=interview.id,
+        version_id=version.id,
+        version=version.version,
+        status=version.status,
+        format=version.format,
+        interviewee_pseudonym=_pseudonym(ctx.session, interview.interviewee_person_id),
+        text=_open(cipher, version, "identified_text"),
+        segments=segments,
+        original_filename=cipher.read(version, "original_filename"),
+    )
+
+
+def read_pseudonymised(ctx: Context, *, interview_id: uuid.UUID) -> TranscriptRead:
+    """The pseudonymised text: the latest approved version for coders, the latest one for interviewers."""
+    interview = _interview_for(ctx, interview_id, Action.TRANSCRIPT_READ_PSEUDONYMISED)
+    approved_only = not _sees_unapproved(ctx, interview.project_id)
+    version = _latest(ctx.session, interview.id, approved_only=approved_only)
+    if version is None:
+        raise NotFoundError("This interview has no transcript yet.")
+    ctx.audit(
+        "transcript.read_pseudonymised",
+        object_type="transcript_version",
+        object_id=version.id,
+        project_id=interview.project_id,
+    )
+    cipher = cipher_for(ctx, interview)
+    segments = [
+        SegmentRead(
+            id=segment.id,
+            seq=segment.seq,
+            role=segment.role,
+            start_ms=segment.start_ms,
+            end_ms=segment.end_ms,
+            char_start=segment.char_start,
+            char_end=segment.char_end,
+            text=None if segment.suppressed else _open(cipher, segment, "pseudonymised_text"),
+            suppressed=segment.suppressed,
+        )
+        for segment in _segments(ctx.session, version.id)
+    ]
+    return TranscriptRead(
+        interview_id=interview.id,
+        version_id=version.id,
+        version=version.version,
+        status=version.status,
+        format=version.format,
+        interviewee_pseudonym=_pseudonym(ctx.session, interview.interviewee_person_id),
+        text=_open(cipher, version, "pseudonymised_text"),
+        segments=segments,
+    )
+
+
+# ---- review ----------------------------------------------------------------------------------------------
+
+
+def _pending_version(ctx: Context, interview: Interview) -> TranscriptVersion:
+    version = _latest(ctx.session, interview.id, approved_only=False)
+    if version is None or version.status != VersionStatus.PENDING_REVIEW:
+        raise NotFoundError("No transcript of this interview is waiting for review.")
+    return version
+
+
+def _flags(session: Session, version_id: uuid.UUID) -> _list[TranscriptFlag]:
+    return _list(
+        session.scalars(
+            select(TranscriptFlag)
+            .where(TranscriptFlag.transcript_version_id == version_id)
+            .order_by(TranscriptFlag.start, TranscriptFlag.id)
+        ).all()
+    )
+
+
+def _flag_read(
+    cipher: FieldCipher, flag: TranscriptFlag, segment: Segment, text: str, context: int = 40
+) -> FlagRead:
+    start, end = flag.start - segment.char_start, flag.end - segment.char_start
+    return FlagRead(
+        id=flag.id,
+        segment_seq=segment.seq,
+        kind=flag.kind,
+        start=flag.start,
+        end=flag.end,
+        decision=flag.decision,
+        text=EncryptedText(text[start:end]),
+        before=EncryptedText(text[max(0, start - context) : start]),
+        after=EncryptedText(text[end : end + context]),
+        replacement=cipher.read(flag, "replacement"),
+    )
+
+
+def _review_material(
+    ctx: Context, interview: Interview
+) -> tuple[TranscriptVersion, FieldCipher, _list[Segment], dict[uuid.UUID, str], _list[TranscriptFlag]]:
+    version = _pending_version(ctx, interview)
+    cipher = cipher_for(ctx, interview)
+    segments = _segments(ctx.session, version.id)
+    texts = {segment.id: _open(cipher, segment, "pseudonymised_text").reveal() for segment in segments}
+    return version, cipher, segments, texts, _flags(ctx.session, version.id)
+
+
+def list_flags(ctx: Context, *, interview_id: uuid.UUID) -> _list[FlagRead]:
+    """The flags of the version under review, with their text in context (interviewers; audited)."""
+    interview = _interview_for(ctx, interview_id, Action.INTERVIEW_MANAGE)
+    version, cipher, segments, texts, flags = _review_material(ctx, interview)
+    ctx.audit(
+        "transcript.read_pseudonymised",
+        object_type="transcript_version",
+        object_id=version.id,
+        project_id=interview.project_id,
+        reason="review",
+    )
+    by_id = {segment.id: segment for segment in segments}
+    return [_flag_read(cipher, flag, by_id[flag.segment_id], texts[flag.segment_id]) for flag in flags]
+
+
+def review(ctx: Context, *, interview_id: uuid.UUID) -> tuple[TranscriptVersion, _list[ReviewSegment]]:
+    """The version under review, each turn cut into plain and flagged pieces (interviewers; audited)."""
+    interview = _interview_for(ctx, interview_id, Action.INTERVIEW_MANAGE)
+    version, cipher, segments, texts, flags = _review_material(ctx, interview)
+    ctx.audit(
+        "transcript.read_pseudonymised",
+        object_type="transcript_version",
+        object_id=version.id,
+        project_id=interview.project_id,
+        reason="review",
+    )
+    by_segment: dict[uuid.UUID, _list[TranscriptFlag]] = {}
+    for flag in flags:
+        by_segment.setdefault(flag.segment_id, []).append(flag)
+    result: _list[ReviewSegment] = []
+    for segment in segments:
+        text = texts[segment.id]
+        pieces: _list[ReviewPiece] = []
+        at = 0
+        for flag in _non_overlapping(by_segment.get(segment.id, [])):
+            start, end = flag.start - segment.char_start, flag.end - segment.char_start
+            if start > at:
+                pieces.append(ReviewPiece(EncryptedText(text[at:start])))
+            pieces.append(
+                ReviewPiece(EncryptedText(text[start:end]), _flag_read(cipher, flag, segment, text))
+            )
+            at = end
+        if at < len(text) or not pieces:
+            pieces.append(ReviewPiece(EncryptedText(text[at:])))
+        result.append(ReviewSegment(segment.seq, segment.role, segment.start_ms, pieces))
+    return version, result
+
+
+def _non_overlapping(flags: Iterable[TranscriptFlag]) -> _list[TranscriptFlag]:
+    kept: _list[TranscriptFlag] = []
+    for flag in sorted(flags, key=lambda item: (item.start, -item.end)):
+        if flag.end > flag.start and (not kept or flag.start >= kept[-1].end):
+            kept.append(flag)
+    return kept
+
+
+def decide_flag(
+    ctx: Context,
+    *,
+    interview_id: uuid.UUID,
+    flag_id: uuid.UUID,
+    decision: str,
+    replacement: str | None = None,
+) -> TranscriptFlag:
+    """Record the decision on one flag of the version under review: redact, replace or ignore; audited."""
+    interview = _interview_for(ctx, interview_id, Action.INTERVIEW_MANAGE)
+    version = _pending_version(ctx, interview)
+    flag = ctx.session.get(TranscriptFlag, flag_id)
+    if flag is None or flag.transcript_version_id != version.id:
+        raise NotFoundError()
+    try:
+        chosen = FlagDecision(decision)
+    except ValueError:
+        raise InvalidInputError("decision must be one of: redact, replace, ignore, pending") from None
+    cipher = cipher_for(ctx, interview)
+    if chosen is FlagDecision.REPLACE:
+        text = " ".join((replacement or "").split())
+        if not text or len(text) > MAX_REPLACEMENT:
+            raise InvalidInputError(f"a replacement needs 1-{MAX_REPLACEMENT} characters of text")
+        _seal(cipher, flag, "replacement", text)
+    else:
+        flag.replacement = None
+    flag.decision = chosen.value
+    flag.decided_by = ctx.actor.user_id if ctx.actor else None
+    ctx.session.flush()
+    ctx.audit(
+        "transcript.flag_decide",
+        object_type="transcript_flag",
+        object_id=flag.id,
+        project_id=interview.project_id,
+        reason=chosen.value,
+    )
+    return flag
+
+
+def _flag_kind(kind: str) -> pseudonymiser.FlagKind:
+    """A stored flag kind as the pseudonymiser's type (unknown kinds redact like a document number)."""
+    known: dict[str, pseudonymiser.FlagKind] = {
+        "phone": "phone",
+        "email": "email",
+        "url": "url",
+        "document_number": "document_number",
+        "address": "address",
+    }
+    return known.get(kind, "document_number")
+
+
+def _decision(cipher: FieldCipher, flag: TranscriptFlag) -> pseudonymiser.Decision:
+    """The pseudonymiser's decision for a reviewed flag; replacements are bracketed, as UKDS advises."""
+    if flag.decision == FlagDecision.REDACT:
+        return pseudonymiser.Decision.accept()
+    if flag.decision == FlagDecision.REPLACE:
+        text = _open(cipher, flag, "replacement").reveal()
+        return pseudonymiser.Decision.replace(
+            text if text.startswith("[") and text.endswith("]") else f"[{text}]"
+        )
+    return pseudonymiser.Decision.ignore()
+
+
+def _search_key(keys: KeyStore, project_id: uuid.UUID) -> bytes:
+    base = keys.zone_key(Zone.INDEX, SEARCH_PURPOSE, version=SEARCH_VERSION)
+    return hmac.new(base, _PROJECT_SEARCH_DOMAIN + project_id.bytes, hashlib.sha256).digest()
+
+
+def approve(ctx: Context, *, interview_id: uuid.UUID) -> TranscriptVersion:
+    """Apply the flag decisions, make the version the one coders read, and index it for search; audited."""
+    session = ctx.session
+    interview = _interview_for(ctx, interview_id, Action.INTERVIEW_MANAGE)
+    version, cipher, segments, texts, flags = _review_material(ctx, interview)
+    undecided = sum(flag.decision == FlagDecision.PENDING for flag in flags)
+    if undecided:
+        raise ConflictError(f"{undecided} flagged identifier(s) still need a decision before approval")
+    by_segment: dict[uuid.UUID, _list[TranscriptFlag]] = {}
+    for flag in flags:
+        by_segment.setdefault(flag.segment_id, []).append(flag)
+    decisions: _list[dict[str, Any]] = []
+    finals: _list[str] = []
+    at = 0
+    for segment in segments:
+        text = texts[segment.id]
+        kept = _non_overlapping(by_segment.get(segment.id, []))
+        local = [
+            pseudonymiser.Flag(
+                _flag_kind(flag.kind), flag.start - segment.char_start, flag.end - segment.char_start
+            )
+            for flag in kept
+        ]
+        for flag, span in zip(kept, local, strict=True):
+            decisions.append(
+                {
+                    "flag": str(flag.id),
+                    "kind": flag.kind,
+                    "decision": flag.decision,
+                    "original": text[span.start : span.end],
+                }
+            )
+        reviewed = pseudonymiser.apply_decisions(
+            text, local, {index: _decision(cipher, flag) for index, flag in enumerate(kept)}
+        )
+        final = reviewed.text
+        if finals:
+            at += len(TURN_SEPARATOR)
+        segment.char_start, segment.char_end = at, at + len(final)
+        _seal(cipher, segment, "pseudonymised_text", final)
+        finals.append(final)
+        at += len(final)
+    _seal(cipher, version, "pseudonymised_text", TURN_SEPARATOR.join(finals))
+    log = json.loads(_open(cipher, version, "anonymisation_log").reveal())
+    log["decisions"] = decisions
+    _seal(cipher, version, "anonymisation_log", json.dumps(log, ensure_ascii=False))
+    for older in _versions(session, interview.id):
+        if older.id != version.id and older.status != VersionStatus.SUPERSEDED:
+            older.status = VersionStatus.SUPERSEDED.value
+            session.execute(delete(SearchToken).where(SearchToken.transcript_version_id == older.id))
+    version.status = VersionStatus.APPROVED.value
+    version.approved_at = today()
+    version.approved_by = ctx.actor.user_id if ctx.actor else None
+    key = _search_key(ctx.runtime.keys, interview.project_id)
+    for segment, final in zip(segments, finals, strict=True):
+        session.add_all(
+            SearchToken(transcript_version_id=version.id, segment_id=segment.id, token=token)
+            for token in sorted(tokens.keyed(key, tokens.tokenise(final)))
+        )
+    if interview.status in (InterviewStatus.DRAFT, InterviewStatus.AWAITING_REVIEW):
+        interview.status = InterviewStatus.APPROVED.value
+    session.flush()
+    ctx.audit(
+        "transcript.approve",
+        object_type="transcript_version",
+        object_id=version.id,
+        project_id=interview.project_id,
+    )
+    return version
+
+
+# ---- search ----------------------------------------------------------------------------------------------
+
+
+def _snippet(text: str, wanted: set[str]) -> str:
+    """Up to SNIPPET code points of the text around the first word matching the query."""
+    centre = 0
+    for match in re.finditer(r"\w[\w'’-]*", text):
+        if wanted.intersection(tokens.tokenise(match.group(0))):
+            centre = match.start()
+            break
+    start = max(0, centre - SNIPPET // 3)
+    piece = text[start : start + SNIPPET]
+    return ("…" if start else "") + piece + ("…" if start + SNIPPET < len(text) else "")
+
+
+def search(ctx: Context, *, query: str, limit: int = MAX_SEARCH_RESULTS) -> _list[SearchHit]:
+    """Approved segments containing every word of the query, in the caller's projects (audited)."""
+    session = ctx.session
+    if not isinstance(query, str) or len(query) > MAX_QUERY:
+        raise InvalidInputError(f"a search is 1-{MAX_QUERY} characters")
+    words = _list(dict.fromkeys(tokens.query_tokens(query)))
+    if not words:
+        raise InvalidInputError("search for at least one word")
+    limit = max(1, min(limit, MAX_SEARCH_RESULTS))
+    if ctx.actor is None:
+        project_ids = _list(session.scalars(select(Project.id)).all())
+    else:
+        project_ids = sorted(ctx.actor.project_ids(Action.TRANSCRIPT_READ_PSEUDONYMISED))
+    ctx.audit("transcript.search", object_type="search")
+    hits: _list[SearchHit] = []
+    for project_id in project_ids:
+        wanted = tokens.keyed(_search_key(ctx.runtime.keys, project_id), words)
+        matching = (
+            select(SearchToken.segment_id)
+            .join(TranscriptVersion, TranscriptVersion.id == SearchToken.transcript_version_id)
+            .join(Interview, Interview.id == TranscriptVersion.interview_id)
+            .where(
+                Interview.project_id == project_id,
+                Interview.status.in_(CODER_VISIBLE),
+                TranscriptVersion.status == VersionStatus.APPROVED,
+                SearchToken.token.in_(wanted),
+            )
+            .group_by(SearchToken.segment_id)
+            .having(func.count(func.distinct(SearchToken.token)) == len(wanted))
+        )
+        rows = session.execute(
+            select(Segment, Interview)
+            .join(TranscriptVersion, TranscriptVersion.id == Segment.transcript_version_id)
+            .join(Interview, Interview.id == TranscriptVersion.interview_id)
+            .where(Segment.id.in_(matching), Segment.suppressed.is_(False))
+            .order_by(Interview.interview_month.desc(), Interview.id, Segment.seq)
+            .limit(limit - len(hits))
+        ).all()
+        ciphers: dict[uuid.UUID, FieldCipher] = {}
+        for segment, interview in rows:
+            if interview.id not in ciphers:
+                ciphers[interview.id] = cipher_for(ctx, interview)
+                ctx.audit(
+                    "transcript.read_pseudonymised",
+                    object_type="interview",
+                    object_id=interview.id,
+                    project_id=project_id,
+                    reason="search",
+                )
+            text = _open(ciphers[interview.id], segment, "pseudonymised_text").reveal()
+            hits.append(
+                SearchHit(
+                    interview_id=interview.id,
+                    project_id=project_id,
+                    interviewee_pseudonym=_pseudonym(session, interview.interviewee_person_id),
+                    segment_id=segment.id,
+                    seq=segment.seq,
+                    role=segment.role,
+                    start_ms=segment.start_ms,
+                    snippet=EncryptedText(_snippet(text, set(words))),
+                )
+            )
+        if len(hits) >= limit:
+            break
+    return hits
