@@ -18,6 +18,7 @@ from app.audit import service as audit_log
 from app.auth import pages as auth_pages
 from app.auth import router as auth_api
 from app.auth import users_router
+from app.body_limit import BodyLimitMiddleware, keep_uploads_in_memory
 from app.consent import pages as consent_pages
 from app.consent import router as consent_api
 from app.db import unit_of_work
@@ -63,6 +64,8 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     app.state.settings = settings
     app.state.templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
     errors.install_handlers(app)
+    keep_uploads_in_memory(settings.max_upload_bytes)
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_upload_bytes)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.cookie_secure)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.state.on_denied = _record_denied

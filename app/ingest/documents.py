@@ -124,7 +124,15 @@ def _open_zip(data: bytes, kind: str) -> zipfile.ZipFile:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError, KeyError) as exc:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        ValueError,
+        EOFError,
+        OSError,
+        KeyError,
+        NotImplementedError,  # "zip file version N": a header asking for a newer zip format
+    ) as exc:
         raise _corrupt(kind) from exc
     if len(infos) > MAX_ZIP_MEMBERS:
         raise IngestError("zip_bomb", f"The {kind} file holds too many parts to be a document.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -104,3 +106,45 @@ def test_invalid_input_is_422_without_echoing_the_value(app: FastAPI, client: Te
     body = response.json()
     assert body["error"]["code"] == "invalid_input"
     assert "canary" not in response.text
+
+
+def test_a_body_over_the_upload_limit_is_refused_before_it_is_read(
+    client: TestClient, settings: object
+) -> None:
+    from app.settings import Settings
+
+    assert isinstance(settings, Settings)
+    too_big = settings.max_upload_bytes + 128 * 1024
+    response = client.post(
+        "/api/v1/auth/token", content=b"x" * too_big, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+
+
+def test_a_streamed_body_over_the_limit_is_refused_too(client: TestClient, settings: object) -> None:
+    from app.settings import Settings
+
+    assert isinstance(settings, Settings)
+    chunk = b"x" * (1024 * 1024)
+    count = settings.max_upload_bytes // len(chunk) + 2
+
+    def chunks() -> Iterator[bytes]:
+        for _ in range(count):
+            yield chunk
+
+    response = client.post(
+        "/api/v1/auth/token",
+        content=chunks(),
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 413
+
+
+def test_uploads_are_never_spooled_to_disk(settings: object) -> None:
+    from starlette.formparsers import MultiPartParser
+
+    from app.settings import Settings
+
+    assert isinstance(settings, Settings)
+    assert MultiPartParser.spool_max_size > settings.max_upload_bytes

@@ -112,6 +112,13 @@ def test_truncated_documents_are_corrupt(extension: str) -> None:
     assert _problem(data[: len(data) // 2], f"x.{extension}").problem == "corrupt"
 
 
+def test_a_zip_asking_for_an_unknown_zip_version_is_corrupt() -> None:
+    data = bytearray(DOCUMENTS["docx"])
+    central = data.index(b"PK\x01\x02")
+    data[central + 6] = 0xFF  # "version needed to extract" of the first central directory entry
+    assert _problem(bytes(data), "x.docx").problem == "corrupt"
+
+
 def test_damaged_xml_in_a_docx_is_corrupt() -> None:
     data = rezip(DOCUMENTS["docx"], replace={"word/document.xml": b"<w:document><w:body>"})
     assert _problem(data, "x.docx").problem == "corrupt"

@@ -440,7 +440,7 @@ def test_the_anonymisation_log_records_replacements_and_decisions(
     version = ctx.session.scalars(select(TranscriptVersion)).one()
     row = ctx.session.get(Interview, version.interview_id)
     assert row is not None
-    log = json.loads(service._open(service._cipher(ctx, row), version, "anonymisation_log").reveal())
+    log = json.loads(service._open(service.cipher_for(ctx, row), version, "anonymisation_log").reveal())
     assert log["version"] == 1
     assert log["decisions"]
     assert all(item["decision"] == "redact" for item in log["decisions"])
