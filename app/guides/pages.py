@@ -88,3 +88,10 @@ def answers_page(request: Request, ctx: TranscriptReader, question_key: uuid.UUI
     found = guides.answers(ctx, question_key=question_key)
     question = guides.question_text(ctx, question_key=question_key)
     return page(request, "guides/answers.html", ctx, {"answers": found, "question": question})
+
+
+@router.post("/interviews/{interview_id}/question-links")
+def suggest_links(ctx: InterviewManager, interview_id: uuid.UUID) -> Response:
+    """Suggest links from the interview's turns to the guide's questions, then return to the interview."""
+    guides.suggest_links(ctx, interview_id=interview_id)
+    return RedirectResponse(f"/interviews/{interview_id}?done=links", status_code=303)
