@@ -205,7 +205,10 @@ def demo() -> None:
     for login in logins:
         table.add_row(login.role, login.username, login.password)
     out.print(table)
-    out.print(f"Registered {len(demo_data.DEMO_PERSONS)} fictional persons in the project `demo`.")
+    out.print(
+        f"Registered {len(demo_data.DEMO_PERSONS)} fictional persons in the project `demo`, with consent records,"
+        " an interview guide and three interviews (one approved, linked to the guide)."
+    )
 
 
 @users_cli.command("add")

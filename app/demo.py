@@ -13,11 +13,14 @@ from typing import Any
 from app.auth import service as users
 from app.auth import sessions
 from app.auth.models import Role
+from app.consent import service as consents
 from app.context import Context
 from app.errors import ConflictError
+from app.guides import service as guides
 from app.identities import service as identities
 from app.identities import vocabularies as vocab
 from app.interviews import demo as demo_interviews
+from app.interviews import service as interviews
 from app.projects import service as projects
 
 DEMO_PROJECT = "demo"
@@ -69,6 +72,20 @@ DEMO_PERSONS: tuple[dict[str, Any], ...] = (
 # (person, relation, other): "Bahrom Xayoliy is the sibling of Ozoda Nomavjud".
 DEMO_RELATIONS = (("Bahrom Xayoliy", vocab.Relation.SIBLING, "Ozoda Nomavjud"),)
 
+DEMO_GUIDE = (
+    guides.TopicIn(
+        "Leaving the country",
+        (guides.QuestionIn("When did you leave?"), guides.QuestionIn("Who helped you on the way?")),
+    ),
+    guides.TopicIn(
+        "Pressure after leaving",
+        (
+            guides.QuestionIn("Did anyone contact you after you arrived?"),
+            guides.QuestionIn("How did the summons reach your family?"),
+        ),
+    ),
+)
+
 DEMO_USERS = (
     ("demo-admin", Role.ADMIN),
     ("demo-interviewer", Role.INTERVIEWER),
@@ -113,6 +130,26 @@ def load(ctx: Context) -> list[DemoLogin]:
         identities.add_relation(
             as_interviewer, person_id=registered[name], relation=relation, other_person_id=registered[other]
         )
+    # The guide comes first, so the approved interview's turns can be linked to its questions.
+    guides.save(as_interviewer, project_id=project.id, topics=DEMO_GUIDE)
     # Demo interviews in three formats, one approved so the demo coders can read and search it.
     demo_interviews.load(as_interviewer, project_id=project.id)
+    for interview in interviews.list(as_interviewer, project_id=project.id):
+        if interview.status == "approved":
+            guides.suggest_links(as_interviewer, interview_id=interview.id)
+    for name in registered:
+        consents.record(
+            as_interviewer,
+            person_id=registered[name],
+            info_sheet_version="demo-v1",
+            recorded_on=date(2025, 3, 1),
+            scopes=(
+                "participate",
+                "retain_transcript",
+                "quote_anonymised",
+                "incident_db",
+                "family_information",
+            ),
+            evidence="Fictional: verbal consent recorded at the start of the demo interview.",
+        )
     return logins
