@@ -206,8 +206,8 @@ def demo() -> None:
         table.add_row(login.role, login.username, login.password)
     out.print(table)
     out.print(
-        f"Registered {len(demo_data.DEMO_PERSONS)} fictional persons in the project `demo`, with consent records,"
-        " an interview guide and three interviews (one approved, linked to the guide)."
+        f"Registered {len(demo_data.DEMO_PERSONS)} fictional persons in the project `demo`, with consent"
+        " records, an interview guide and three interviews (one approved, linked to the guide)."
     )
 
 

@@ -12,11 +12,13 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from app.auth.policy import Action
 from app.context import Context
 from app.errors import AppError
 from app.identities.models import Person
+from app.ingest.formats import SpeakerRole
 from app.interviews import service as interviews
 from app.interviews.dependencies import (
     InterviewLister,
@@ -37,6 +39,7 @@ UPLOAD_MESSAGES = {
     "uploaded": "Transcript uploaded and parsed; review the flagged identifiers, then approve.",
     "decided": "Decision saved.",
     "approved": "Transcript approved: coders can now read and search it.",
+    "speakers": "Speaker roles saved.",
 }
 
 
@@ -200,6 +203,8 @@ def review_page(request: Request, ctx: InterviewManager, interview_id: uuid.UUID
             "segments": segments,
             "flags": flags,
             "pending": sum(flag.decision == "pending" for flag in flags),
+            "speakers": interviews.speakers(ctx, interview_id=interview_id),
+            "roles": [role.value for role in SpeakerRole],
             "message": UPLOAD_MESSAGES.get(request.query_params.get("done", "")),
         },
     )
@@ -218,6 +223,19 @@ def decide_flag(
         ctx, interview_id=interview_id, flag_id=flag_id, decision=decision, replacement=replacement or None
     )
     return RedirectResponse(f"/interviews/{interview_id}/review?done=decided#flag-{flag_id}", status_code=303)
+
+
+@router.post("/interviews/{interview_id}/speakers", response_class=HTMLResponse)
+async def speaker_roles(request: Request, ctx: InterviewManager, interview_id: uuid.UUID) -> Response:
+    """Save the role of each speaker from the review form (fields `speaker-N`)."""
+    form = await request.form()
+    roles = {
+        int(name.removeprefix("speaker-")): str(value)
+        for name, value in form.items()
+        if name.startswith("speaker-") and name.removeprefix("speaker-").isdigit()
+    }
+    await run_in_threadpool(interviews.assign_speaker_roles, ctx, interview_id=interview_id, roles=roles)
+    return RedirectResponse(f"/interviews/{interview_id}/review?done=speakers", status_code=303)
 
 
 @router.post("/interviews/{interview_id}/approve", response_class=HTMLResponse)

@@ -10,6 +10,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, File, Query, UploadFile
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.context import Context
 from app.errors import PayloadTooLargeError
@@ -110,6 +111,45 @@ def read_identified(ctx: IdentifiedReader, interview_id: uuid.UUID) -> Identifie
 def read_pseudonymised(ctx: TranscriptReader, interview_id: uuid.UUID) -> PseudonymisedTranscriptRead:
     """The pseudonymised text: the latest approved version for coders (audited)."""
     return PseudonymisedTranscriptRead.of(interviews.read_pseudonymised(ctx, interview_id=interview_id))
+
+
+class SpeakerOut(BaseModel):
+    """A speaker label of the version under review (a name: interviewers only) and its role."""
+
+    index: int
+    label: str
+    role: str
+    turns: int
+
+
+class SpeakerRoles(BaseModel):
+    """Roles to give speakers, by their index in the speaker list."""
+
+    model_config = ConfigDict(extra="forbid")
+    roles: dict[int, str] = Field(max_length=100)
+
+
+class SpeakerRolesSet(BaseModel):
+    """How many turns changed role."""
+
+    changed: int
+
+
+@router.get("/interviews/{interview_id}/speakers")
+def list_speakers(ctx: InterviewManager, interview_id: uuid.UUID) -> list[SpeakerOut]:
+    """The speakers of the version under review, with the role their turns have (audited)."""
+    return [
+        SpeakerOut(index=item.index, label=item.label.reveal(), role=item.role, turns=item.turns)
+        for item in interviews.speakers(ctx, interview_id=interview_id)
+    ]
+
+
+@router.put("/interviews/{interview_id}/speakers")
+def set_speaker_roles(ctx: InterviewManager, interview_id: uuid.UUID, body: SpeakerRoles) -> SpeakerRolesSet:
+    """Say which speaker is the interviewer, the interviewee or the interpreter (before approval)."""
+    return SpeakerRolesSet(
+        changed=interviews.assign_speaker_roles(ctx, interview_id=interview_id, roles=body.roles)
+    )
 
 
 @router.get("/interviews/{interview_id}/flags")

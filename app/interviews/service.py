@@ -715,6 +715,79 @@ def _review_material(
     return version, cipher, segments, texts, _flags(ctx.session, version.id)
 
 
+@dataclass(frozen=True)
+class SpeakerRead:
+    """One speaker label of the version under review, the role its turns have, and how many turns."""
+
+    index: int
+    label: EncryptedText
+    role: str
+    turns: int
+
+
+def speakers(ctx: Context, *, interview_id: uuid.UUID) -> _list[SpeakerRead]:
+    """The distinct speaker labels of the version under review (labels are names: interviewers; audited)."""
+    interview = _interview_for(ctx, interview_id, Action.INTERVIEW_MANAGE)
+    version = _pending_version(ctx, interview)
+    ctx.audit(
+        "transcript.read_identified",
+        object_type="transcript_version",
+        object_id=version.id,
+        project_id=interview.project_id,
+        reason="speakers",
+    )
+    return _speakers(ctx, interview, version)
+
+
+def _speakers(ctx: Context, interview: Interview, version: TranscriptVersion) -> _list[SpeakerRead]:
+    cipher = cipher_for(ctx, interview)
+    grouped: dict[str, _list[Segment]] = {}
+    for segment in _segments(ctx.session, version.id):
+        label = cipher.read(segment, "speaker")
+        grouped.setdefault(label.reveal() if label is not None else "", []).append(segment)
+    ordered = sorted(grouped.items(), key=lambda item: item[1][0].seq)
+    return [
+        SpeakerRead(index, EncryptedText(label), rows[0].role, len(rows))
+        for index, (label, rows) in enumerate(ordered)
+    ]
+
+
+def assign_speaker_roles(ctx: Context, *, interview_id: uuid.UUID, roles: dict[int, str]) -> int:
+    """Set the role of each speaker's turns (by index in `speakers`) before approval; returns turns changed.
+
+    Speech-to-text output names speakers SPEAKER_00, SPEAKER_01: the interviewer says which one asked.
+    """
+    interview = _interview_for(ctx, interview_id, Action.INTERVIEW_MANAGE)
+    version = _pending_version(ctx, interview)
+    known = _speakers(ctx, interview, version)
+    by_label = {speaker.index: speaker.label.reveal() for speaker in known}
+    wanted: dict[str, str] = {}
+    for index, role in roles.items():
+        if index not in by_label:
+            raise InvalidInputError("unknown speaker")
+        try:
+            wanted[by_label[index]] = formats.SpeakerRole(role).value
+        except ValueError:
+            choices = ", ".join(item.value for item in formats.SpeakerRole)
+            raise InvalidInputError(f"unknown role {role!r} (choose from {choices})") from None
+    cipher = cipher_for(ctx, interview)
+    changed = 0
+    for segment in _segments(ctx.session, version.id):
+        label = cipher.read(segment, "speaker")
+        new_role = wanted.get(label.reveal() if label is not None else "")
+        if new_role is not None and new_role != segment.role:
+            segment.role = new_role
+            changed += 1
+    ctx.session.flush()
+    ctx.audit(
+        "transcript.speaker_roles",
+        object_type="transcript_version",
+        object_id=version.id,
+        project_id=interview.project_id,
+    )
+    return changed
+
+
 def list_flags(ctx: Context, *, interview_id: uuid.UUID) -> _list[FlagRead]:
     """The flags of the version under review, with their text in context (interviewers; audited)."""
     interview = _interview_for(ctx, interview_id, Action.INTERVIEW_MANAGE)

@@ -19,7 +19,7 @@ from app.interviews.diff import changed_spans, is_affected, shift
 from app.interviews.models import Interview, Segment, TranscriptVersion
 from app.runtime import Runtime
 from app.settings import Settings
-from tests.auth_support import LoggedIn
+from tests.auth_support import LoggedIn, use
 from tests.interviews.conftest import (
     FORMATS,
     INTERVIEWEE_NAMES,
@@ -444,3 +444,43 @@ def test_the_anonymisation_log_records_replacements_and_decisions(
     assert log["version"] == 1
     assert log["decisions"]
     assert all(item["decision"] == "redact" for item in log["decisions"])
+
+
+def test_the_interviewer_maps_speech_to_text_speakers_to_roles_before_approval(
+    client: TestClient, world: World
+) -> None:
+    from tests.interviews.conftest import WHISPER
+
+    interview = new_interview(client, world)
+    assert (
+        upload(client, world.interviewer, interview["id"], "whisper.json", WHISPER.encode()).status_code
+        == 201
+    )
+    listed = get(client, world.interviewer, f"/api/v1/interviews/{interview['id']}/speakers")
+    assert listed.status_code == 200
+    speakers = listed.json()
+    assert [(item["label"], item["role"]) for item in speakers] == [
+        ("SPEAKER_00", "unknown"),
+        ("SPEAKER_01", "unknown"),
+    ]
+    use(client, world.interviewer)
+    saved = client.put(
+        f"/api/v1/interviews/{interview['id']}/speakers",
+        json={"roles": {"0": "interviewer", "1": "interviewee"}},
+        headers={"x-csrf-token": world.interviewer.csrf},
+    )
+    assert saved.status_code == 200, saved.text
+    assert saved.json() == {"changed": 2}
+    bad = client.put(
+        f"/api/v1/interviews/{interview['id']}/speakers",
+        json={"roles": {"0": "judge"}},
+        headers={"x-csrf-token": world.interviewer.csrf},
+    )
+    assert bad.status_code == 422
+    assert get(client, world.coder, f"/api/v1/interviews/{interview['id']}/speakers").status_code == 403
+    post(client, world.interviewer, f"/api/v1/interviews/{interview['id']}/transcripts/latest/approve")
+    read = get(
+        client, world.coder, f"/api/v1/interviews/{interview['id']}/transcripts/latest/pseudonymised"
+    ).json()
+    assert [segment["role"] for segment in read["segments"]] == ["interviewer", "interviewee"]
+    assert "SPEAKER_0" not in str(read)
