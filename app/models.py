@@ -2,6 +2,7 @@
 
 from app.audit.models import AuditCheckpoint, AuditEvent
 from app.auth.models import ApiToken, AuthSession, LoginFailure, Membership, RoleRequest, User
+from app.coding.models import Assignment, Code, CodebookVersion, CodeRevision, Coding
 from app.consent.models import Consent, ConsentWithdrawal, WithdrawalTarget
 from app.db import Base
 from app.guides.models import GuideQuestion, GuideTopic, InterviewGuide, SegmentQuestion
@@ -18,6 +19,11 @@ from app.keys.models import DataKey
 from app.projects.models import Project
 
 __all__ = [
+    "Assignment",
+    "Code",
+    "CodeRevision",
+    "CodebookVersion",
+    "Coding",
     "Consent",
     "ConsentWithdrawal",
     "GuideQuestion",

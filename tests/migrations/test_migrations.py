@@ -35,6 +35,8 @@ def _revisions_base_to_head(engine: Engine) -> list[str]:
 def _value_for(column: Any, parents: dict[str, dict[str, Any]]) -> Any:
     for fk in column.foreign_keys:
         parent_table = fk.column.table.name
+        if parent_table == column.table.name:
+            return None  # a self-reference (a tree's root)
         return parents[parent_table][fk.column.name]
     kind = column.type
     if isinstance(kind, types.Uuid):
