@@ -37,6 +37,8 @@ class Action(enum.StrEnum):
     CODEBOOK_READ = "codebook.read"
     CODEBOOK_MANAGE = "codebook.manage"
     CODING_WRITE = "coding.write"
+    CODING_ASSIGN = "coding.assign"
+    CODING_ADJUDICATE = "coding.adjudicate"
     INCIDENT_WRITE = "incident.write"
     EXPORT_DEIDENTIFIED = "export.deidentified"
     # The audit log.
@@ -63,6 +65,9 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.CODEBOOK_READ: frozenset({Role.CODER, Role.INTERVIEWER}),
     Action.CODEBOOK_MANAGE: frozenset({Role.CODER}),
     Action.CODING_WRITE: frozenset({Role.CODER}),
+    # Leads who plan double coding may be interviewers or coders of the project.
+    Action.CODING_ASSIGN: frozenset({Role.INTERVIEWER, Role.CODER}),
+    Action.CODING_ADJUDICATE: frozenset({Role.CODER}),
     Action.INCIDENT_WRITE: frozenset({Role.CODER}),
     Action.EXPORT_DEIDENTIFIED: frozenset({Role.CODER}),
     Action.AUDIT_READ: frozenset({Role.AUDITOR}),
