@@ -24,6 +24,7 @@ from app.auth.models import Role
 from app.context import Context
 from app.db import make_engine, unit_of_work
 from app.errors import AppError
+from app.exports.cli import export as export_command
 from app.interviews.cli import import_transcript, interviews_cli
 from app.keys import provider as key_provider
 from app.keys.cli import keys_cli
@@ -48,6 +49,7 @@ cli.add_typer(audit_cli, name="audit")
 cli.add_typer(keys_cli, name="keys")
 cli.add_typer(interviews_cli, name="interviews")
 cli.command("import")(import_transcript)
+cli.command("export")(export_command)
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True)  # one line per error, however long

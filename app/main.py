@@ -19,9 +19,16 @@ from app.auth import pages as auth_pages
 from app.auth import router as auth_api
 from app.auth import users_router
 from app.body_limit import BodyLimitMiddleware, keep_uploads_in_memory
+from app.coding import codebook_pages
+from app.coding import codebook_router as codebook_api
+from app.coding import pages as coding_pages
+from app.coding import reports_pages as coding_report_pages
+from app.coding import reports_router as coding_reports_api
+from app.coding import router as coding_api
 from app.consent import pages as consent_pages
 from app.consent import router as consent_api
 from app.db import unit_of_work
+from app.exports import router as exports_api
 from app.guides import pages as guide_pages
 from app.guides import router as guides_api
 from app.identities import pages as identities_pages
@@ -83,6 +90,13 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     app.include_router(guide_pages.router)
     app.include_router(consent_api.router)
     app.include_router(consent_pages.router)
+    app.include_router(codebook_api.router)
+    app.include_router(codebook_pages.router)
+    app.include_router(coding_api.router)
+    app.include_router(coding_pages.router)
+    app.include_router(coding_reports_api.router)
+    app.include_router(coding_report_pages.router)
+    app.include_router(exports_api.router)
     app.include_router(web.router)
     return app
 

@@ -25,10 +25,11 @@ from app.encryption import EncryptedColumn, Sealed
 
 
 class CodingStatus(enum.StrEnum):
-    """A coding is current, or obsolete because its span changed in a newer transcript version."""
+    """Current; obsolete (its span changed in a newer version); or an adjudicator's recorded rejection."""
 
     ACTIVE = "active"
     OBSOLETE = "obsolete"
+    REJECTED = "rejected"
 
 
 class CodingOrigin(enum.StrEnum):
@@ -91,7 +92,9 @@ class Coding(UUIDPrimaryKey, Base):
     __tablename__ = "coding"
 
     project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"), index=True)
-    interview_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("interview.id", ondelete="CASCADE"), index=True)
+    interview_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("interview.id", ondelete="CASCADE"), index=True
+    )
     transcript_version_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("transcript_version.id", ondelete="CASCADE"), index=True
     )
@@ -115,7 +118,9 @@ class Assignment(UUIDPrimaryKey, Base):
     __table_args__ = (UniqueConstraint("interview_id", "coder_id"),)
 
     project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"), index=True)
-    interview_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("interview.id", ondelete="CASCADE"), index=True)
+    interview_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("interview.id", ondelete="CASCADE"), index=True
+    )
     coder_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id"), index=True)
     assigned_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id"), default=None)
     blind: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -24,7 +24,8 @@ interviewee is. So:
 - Versions: a corrected upload becomes version n+1 and supersedes any earlier version still pending
   review at once; an earlier APPROVED version stays readable by coders until the new one is approved, then
   it is superseded and its search tokens dropped. `app.interviews.diff.changed_spans` tells a coding module
-  which spans of the old pseudonymised text changed.
+  which spans of the old pseudonymised text changed; modules register in `APPROVAL_HOOKS` to hear of each
+  approval (with the approved version it replaced) in the same transaction.
 
 Every sensitive read, each upload, flag decision and approval writes an audit entry (opaque ids only) in the
 same transaction. A `None` actor is the system (operator commands and the demo loader).
@@ -39,7 +40,7 @@ import hmac
 import json
 import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
@@ -76,6 +77,8 @@ from crypto.errors import CryptoError
 from crypto.keyring import KeyStore, Zone
 
 __all__ = [
+    "APPROVAL_HOOKS",
+    "ApprovalResult",
     "FlagRead",
     "InterviewSummary",
     "ReviewPiece",
@@ -115,6 +118,20 @@ EARLIEST_INTERVIEW_YEAR = 1980
 CODER_VISIBLE = (InterviewStatus.APPROVED.value, InterviewStatus.PARTIALLY_WITHDRAWN.value)
 
 _list = list  # `list` is a service verb below
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalResult:
+    """What an approval did: the version now approved and the approved version it replaced, if any."""
+
+    interview_id: uuid.UUID
+    version_id: uuid.UUID
+    previous_version_id: uuid.UUID | None
+
+
+# Later domains register here (coding: carry codings over to the new version or mark them obsolete); called
+# at the end of `approve`, in the same transaction.
+APPROVAL_HOOKS: _list[Callable[[Context, ApprovalResult], None]] = []
 
 
 # ---- results ---------------------------------------------------------------------------------------------
@@ -958,6 +975,7 @@ def approve(ctx: Context, *, interview_id: uuid.UUID) -> TranscriptVersion:
     log = json.loads(_open(cipher, version, "anonymisation_log").reveal())
     log["decisions"] = decisions
     _seal(cipher, version, "anonymisation_log", json.dumps(log, ensure_ascii=False))
+    previous_approved = _latest(session, interview.id, approved_only=True)
     for older in _versions(session, interview.id):
         if older.id != version.id and older.status != VersionStatus.SUPERSEDED:
             older.status = VersionStatus.SUPERSEDED.value
@@ -980,6 +998,9 @@ def approve(ctx: Context, *, interview_id: uuid.UUID) -> TranscriptVersion:
         object_id=version.id,
         project_id=interview.project_id,
     )
+    result = ApprovalResult(interview.id, version.id, previous_approved.id if previous_approved else None)
+    for hook in APPROVAL_HOOKS:
+        hook(ctx, result)
     return version
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import validation
+from app.coding import codebook
 from app.context import Context
 from app.errors import ConflictError, NotFoundError
 from app.projects.models import Project
@@ -26,8 +27,8 @@ def get_by_name_or_raise(session: Session, *, name: str) -> Project:
     return project
 
 
-def create(ctx: Context, *, name: str) -> Project:
-    """Create a project with a unique name."""
+def create(ctx: Context, *, name: str, seed_codebook: bool = True) -> Project:
+    """Create a project with a unique name and the default codebook (unless an import brings its own)."""
     name = validation.handle(name, what="project name")
     if get_by_name(ctx.session, name=name) is not None:
         raise ConflictError(f"a project named {name!r} already exists")
@@ -35,6 +36,8 @@ def create(ctx: Context, *, name: str) -> Project:
     ctx.session.add(project)
     ctx.session.flush()
     ctx.audit("project.create", object_type="project", object_id=project.id, project_id=project.id)
+    if seed_codebook:
+        codebook.seed_default(ctx, project_id=project.id)
     return project
 
 

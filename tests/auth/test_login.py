@@ -181,7 +181,9 @@ def test_logins_and_failures_are_audited_without_content(
     _post_login(client, user.username, "a wrong password of some length")
     _post_login(client, "nobody-here", "a wrong password of some length")
     with runtime.sessions() as session:
-        events = session.scalars(select(AuditEvent).where(AuditEvent.action == "auth.login")).all()
+        events = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "auth.login").order_by(AuditEvent.seq)
+        ).all()
     outcomes = [(event.outcome, event.object_id) for event in events[-2:]]
     assert outcomes == [("failed", str(user.id)), ("failed", None)]
     for event in events:

@@ -191,7 +191,7 @@ def test_status_counts_data_keys_per_zone_and_version(ctx: Context, runtime: Run
     assert rows[(Zone.IDENTITY, 1)] == ("retired", 0)
     assert rows[(Zone.IDENTITY, 2)] == ("primary", 3)
     assert rows[(Zone.TESTIMONY, 1)] == ("primary", 2)
-    assert rows[(Zone.ANALYSIS, 1)] == ("primary", 0)
+    assert rows[(Zone.ANALYSIS, 1)] == ("primary", 1)  # the project's codebook key, made with the project
     assert rows[(Zone.INDEX, 1)] == ("primary", None)
     assert rows[(Zone.AUDIT, 1)] == ("primary", None)
 

@@ -1,0 +1,1 @@
+"""De-identified exports: the registry of exporters, safe tabular writers and the `harbour export` command."""

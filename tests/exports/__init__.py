@@ -1,0 +1,1 @@
+"""Tests of the exports: registry, safe writers, the CLI and the download routes."""
