@@ -11,6 +11,7 @@ missing Chromium fails the run instead of skipping it, so CI cannot pass without
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -173,8 +174,13 @@ def page(browser: Browser) -> Iterator[Page]:
     assert violations == [], violations
 
 
-def screenshot(page: Page, name: str) -> Path:
-    """Save a screenshot for the README into docs/screenshots/."""
+def screenshot(page: Page, name: str) -> Path | None:
+    """Save a README screenshot into docs/screenshots/, only when HARBOUR_SCREENSHOTS=1 (scripts/screenshots).
+
+    Ordinary test runs leave the committed pictures alone.
+    """
+    if os.environ.get("HARBOUR_SCREENSHOTS") != "1":
+        return None
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / name
     page.screenshot(path=str(path), full_page=False)
