@@ -10,15 +10,21 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from sqlalchemy import select
+
 from app.auth import service as users
 from app.auth import sessions
 from app.auth.models import Role
+from app.coding import codebook
+from app.coding import service as coding
+from app.coding.models import Code
 from app.consent import service as consents
 from app.context import Context
 from app.errors import ConflictError
 from app.guides import service as guides
 from app.identities import service as identities
 from app.identities import vocabularies as vocab
+from app.incidents import service as incidents
 from app.interviews import demo as demo_interviews
 from app.interviews import service as interviews
 from app.projects import service as projects
@@ -152,4 +158,58 @@ def load(ctx: Context) -> list[DemoLogin]:
             ),
             evidence="Fictional: verbal consent recorded at the start of the demo interview.",
         )
+    _code_demo_interview(ctx, project.id)
     return logins
+
+
+# Incident-bearing codings of the approved demo interview: (phrase, code mnemonic).
+DEMO_CODINGS = (
+    ("I left in the spring", "A1"),
+    ("Someone wrote to me", "B2"),
+    ("my mother would be questioned again", "E1"),
+)
+
+
+def _code_demo_interview(ctx: Context, project_id: Any) -> None:
+    """Code the approved demo interview as the demo coder: mentions, one incident and one family reprisal."""
+    session = ctx.session
+    coder = users.get_by_username_or_raise(session, username="demo-coder")
+    as_coder = Context(session, ctx.runtime, sessions.actor_for(session, user_id=coder.id))
+    codebook.seed_default(as_coder, project_id=project_id)
+    codes = dict(session.execute(select(Code.mnemonic, Code.id).where(Code.project_id == project_id)).all())
+    approved = [
+        item for item in interviews.list(as_coder, project_id=project_id) if item.status == "approved"
+    ]
+    if not approved:
+        return
+    interview_id = approved[0].id
+    _version, turns = coding.read_for_coding(as_coder, interview_id=interview_id)
+    for phrase, mnemonic in DEMO_CODINGS:
+        for turn in turns:
+            text = turn.text.reveal() if turn.text is not None else ""
+            if phrase in text:
+                start = turn.char_start + text.index(phrase)
+                coding.apply(
+                    as_coder,
+                    interview_id=interview_id,
+                    start=start,
+                    end=start + len(phrase),
+                    code_ids=[codes[mnemonic]],
+                )
+                break
+    for mention in incidents.mentions(as_coder, project_id=project_id, interview_id=interview_id):
+        if mention.kind == "incident":
+            incidents.update_mention(
+                as_coder,
+                mention_id=mention.id,
+                values={
+                    "onset_phrase": "after I arrived",
+                    "perpetrator_type": "UNIDENTIFIED",
+                    "completion_status": "completed",
+                    "attribution_confidence": "possible",
+                    "status": "complete",
+                },
+            )
+            incidents.cluster(as_coder, mention_id=mention.id)
+        else:
+            incidents.create_reprisal(as_coder, mention_id=mention.id)

@@ -33,6 +33,8 @@ from app.guides import pages as guide_pages
 from app.guides import router as guides_api
 from app.identities import pages as identities_pages
 from app.identities import router as identities_api
+from app.incidents import pages as incident_pages
+from app.incidents import router as incidents_api
 from app.interviews import pages as interview_pages
 from app.interviews import router as interviews_api
 from app.runtime import Runtime
@@ -96,6 +98,8 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     app.include_router(coding_pages.router)
     app.include_router(coding_reports_api.router)
     app.include_router(coding_report_pages.router)
+    app.include_router(incidents_api.router)
+    app.include_router(incident_pages.router)
     app.include_router(exports_api.router)
     app.include_router(web.router)
     return app

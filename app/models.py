@@ -7,6 +7,7 @@ from app.consent.models import Consent, ConsentWithdrawal, WithdrawalTarget
 from app.db import Base
 from app.guides.models import GuideQuestion, GuideTopic, InterviewGuide, SegmentQuestion
 from app.identities.models import Person, PersonNameIndex, PersonRelation, Residence
+from app.incidents.models import FamilyReprisalEvent, Incident, IncidentLink, IncidentMention
 from app.interviews.models import (
     Interview,
     InterviewPerson,
@@ -26,7 +27,11 @@ __all__ = [
     "Coding",
     "Consent",
     "ConsentWithdrawal",
+    "FamilyReprisalEvent",
     "GuideQuestion",
+    "Incident",
+    "IncidentLink",
+    "IncidentMention",
     "GuideTopic",
     "InterviewGuide",
     "SegmentQuestion",

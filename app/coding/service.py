@@ -30,7 +30,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -60,6 +60,25 @@ REJECTED = CodingStatus.REJECTED.value  # an adjudicator's recorded rejection (n
 MAX_CODES_PER_APPLY = 20
 MAX_MEMO = 10_000
 MAX_CODERS = 10
+
+
+class CodingEvent:
+    """What happened to codings, for `CODING_HOOKS`."""
+
+    CREATED = "created"
+    DELETED = "deleted"  # called before the rows are deleted
+    OBSOLETED = "obsoleted"
+
+
+# Later domains (incident mentions) register here: called with the event and the codings concerned, in the
+# same transaction. Deletion by consent withdrawal is not reported here (see `WITHDRAWAL_HOOKS`).
+CODING_HOOKS: list[Callable[[Context, str, Sequence[Coding]], None]] = []
+
+
+def _notify(ctx: Context, event: str, codings: Sequence[Coding]) -> None:
+    if codings:
+        for hook in CODING_HOOKS:
+            hook(ctx, event, codings)
 
 
 class Decision:
@@ -366,6 +385,7 @@ def apply(
     session.flush()
     for coding in made:
         ctx.audit("coding.create", object_type="coding", object_id=coding.id, project_id=interview.project_id)
+    _notify(ctx, CodingEvent.CREATED, made)
     return made
 
 
@@ -406,6 +426,7 @@ def delete(ctx: Context, *, coding_id: uuid.UUID) -> None:
             _refuse_if_done(ctx, interview.id)
     elif not (_may(ctx, Action.CODING_ADJUDICATE, coding.project_id) and all_done(ctx.session, interview.id)):
         raise ConflictError("Only your own codings can be deleted, unless you are adjudicating.")
+    _notify(ctx, CodingEvent.DELETED, [coding])
     ctx.session.delete(coding)
     ctx.session.flush()
     ctx.audit("coding.delete", object_type="coding", object_id=coding.id, project_id=coding.project_id)
@@ -605,6 +626,7 @@ def obsolete_after_new_version(
     spans = diff.changed_spans(old_text, new_text)
     suppressed = _segments(session, new.id)
     moved = obsolete = 0
+    obsoleted: list[Coding] = []
     for coding in rows:
         start, end = coding.start, coding.end
         carried = not diff.is_affected(spans, start, end)
@@ -625,10 +647,12 @@ def obsolete_after_new_version(
         else:
             coding.status = CodingStatus.OBSOLETE.value
             obsolete += 1
+            obsoleted.append(coding)
             ctx.audit(
                 "coding.obsolete", object_type="coding", object_id=coding.id, project_id=coding.project_id
             )
     session.flush()
+    _notify(ctx, CodingEvent.OBSOLETED, obsoleted)
     ctx.audit(
         "coding.carry_over",
         object_type="transcript_version",
@@ -984,6 +1008,7 @@ def adjudicate(
         )
     ):
         if any(s.char_start < earlier.end and earlier.start < s.char_end for s in around):
+            _notify(ctx, CodingEvent.DELETED, [earlier])
             session.delete(earlier)
     coding = Coding(
         id=uuid.uuid4(),
@@ -1008,6 +1033,8 @@ def adjudicate(
         project_id=interview.project_id,
         reason=decision,
     )
+    if coding.status == CodingStatus.ACTIVE:
+        _notify(ctx, CodingEvent.CREATED, [coding])
     return coding
 
 

@@ -28,7 +28,7 @@ from app.errors import InvalidInputError
 Exporter = Callable[[Context, uuid.UUID], bytes]
 """Builds one export of a project: `fn(ctx, project_id) -> file bytes`. Raises AppError on bad input."""
 
-PROVIDERS: tuple[str, ...] = ("app.exports.codings", "app.coding.refi")
+PROVIDERS: tuple[str, ...] = ("app.exports.codings", "app.coding.refi", "app.incidents.exports")
 """Modules that register exporters at import; imported on the first look-up."""
 
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")

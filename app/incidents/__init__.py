@@ -1,0 +1,1 @@
+"""Incidents: mentions drafted from codings, incidents clustered from mentions, family reprisals, views."""
