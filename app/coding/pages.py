@@ -94,6 +94,20 @@ def _turns(
     return result
 
 
+def _focus(request: Request, turns: list[coding.TurnText]) -> str | None:
+    """The text of the span named by ?start=&end= (provenance links from incidents), if it is readable."""
+    start, end = request.query_params.get("start", ""), request.query_params.get("end", "")
+    if not (start.isdigit() and end.isdigit()) or int(start) >= int(end):
+        return None
+    pieces = []
+    for turn in turns:
+        if turn.text is None or turn.char_end <= int(start) or turn.char_start >= int(end):
+            continue
+        text = turn.text.reveal()
+        pieces.append(text[max(int(start) - turn.char_start, 0) : int(end) - turn.char_start])
+    return " … ".join(pieces) or None
+
+
 def _coding_page(
     request: Request, ctx: Context, interview_id: uuid.UUID, *, error: str | None = None, status: int = 200
 ) -> HTMLResponse:
@@ -126,6 +140,7 @@ def _coding_page(
             and coding.all_done(ctx.session, interview.id),
             "message": MESSAGES.get(request.query_params.get("done", "")),
             "error": error,
+            "focus": _focus(request, turns),
         },
         status=status,
     )

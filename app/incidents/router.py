@@ -396,3 +396,51 @@ def stage_summary(ctx: IncidentWriter, project_id: uuid.UUID) -> list[StageSumma
 def dyad_years(ctx: IncidentWriter, project_id: uuid.UUID, fh_only: bool = True) -> list[DyadYearOut]:
     """Origin x residence state x year x tactic counts."""
     return [DyadYearOut(**vars(d)) for d in incidents.dyad_years(ctx, project_id=project_id, fh_only=fh_only)]
+
+
+class DetectionOut(BaseModel):
+    """How far coder B finds coder A's incidents."""
+
+    matched: int
+    only_a: int
+    only_b: int
+    precision: float | None
+    recall: float | None
+    f1: float | None
+
+
+class FieldAgreementOut(BaseModel):
+    """Agreement on one field over the matched incidents."""
+
+    field: str
+    n: int
+    percent: float | None
+    alpha: float | None
+
+
+class IncidentAgreementOut(BaseModel):
+    """Incident-level agreement between two coders (unit: incident mention, matched one to one)."""
+
+    unit: str = "incident"
+    pairs: int
+    detection: DetectionOut
+    fields: list[FieldAgreementOut]
+
+
+@router.get("/projects/{project_id}/incident-agreement")
+def incident_agreement(
+    ctx: IncidentWriter,
+    project_id: uuid.UUID,
+    coder_a: uuid.UUID,
+    coder_b: uuid.UUID,
+    interview_id: uuid.UUID | None = None,
+) -> IncidentAgreementOut:
+    """Match two coders' incidents (target, tactic family, overlapping window): P, R, F1, alpha per field."""
+    result = incidents.coder_agreement(
+        ctx, project_id=project_id, coder_a=coder_a, coder_b=coder_b, interview_id=interview_id
+    )
+    return IncidentAgreementOut(
+        pairs=len(result.pairs),
+        detection=DetectionOut.model_validate(result.detection, from_attributes=True),
+        fields=[FieldAgreementOut.model_validate(item, from_attributes=True) for item in result.fields],
+    )

@@ -34,7 +34,7 @@ from app.context import Context
 from app.encryption import DataIntegrityError, EncryptedText, FieldCipher
 from app.errors import ConflictError, InvalidInputError, NotFoundError
 from app.identities.models import Person, Residence
-from app.incidents import dates, vocab
+from app.incidents import dates, matching, vocab
 from app.incidents.models import FamilyReprisalEvent, Incident, IncidentLink, IncidentMention
 from app.interviews import service as interviews
 from app.interviews.models import Interview, InterviewStatus
@@ -1123,3 +1123,56 @@ def dyad_years(ctx: Context, *, project_id: uuid.UUID, fh_only: bool = True) -> 
             counts.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or 0, kv[0][3])
         )
     ]
+
+
+# ---- incident-level agreement ------------------------------------------------------------------------------
+
+
+def coder_agreement(
+    ctx: Context,
+    *,
+    project_id: uuid.UUID,
+    coder_a: uuid.UUID,
+    coder_b: uuid.UUID,
+    interview_id: uuid.UUID | None = None,
+) -> matching.IncidentAgreement:
+    """How far two coders extract the same incidents: each coder's incident mentions are matched on target,
+    tactic family and overlapping onset window; precision, recall, F1 and alpha per field (audited)."""
+    _require(ctx, project_id)
+    if coder_a == coder_b:
+        raise InvalidInputError("compare two different coders")
+
+    def facts(coder_id: uuid.UUID) -> list[matching.IncidentFacts]:
+        query = select(IncidentMention).where(
+            IncidentMention.project_id == project_id,
+            IncidentMention.coder_id == coder_id,
+            IncidentMention.kind == "incident",
+            IncidentMention.tactic.is_not(None),
+        )
+        if interview_id is not None:
+            query = query.where(IncidentMention.interview_id == interview_id)
+        found = []
+        for mention in ctx.session.scalars(query.order_by(IncidentMention.id)):
+            tactic = mention.tactic or ""
+            found.append(
+                matching.IncidentFacts(
+                    id=str(mention.id),
+                    target=str(mention.target_person_id),
+                    tactic=tactic,
+                    family=vocab.TACTIC_FAMILY.get(tactic, tactic),
+                    onset_min=mention.onset_min,
+                    onset_max=mention.onset_max,
+                    fields={
+                        "stage": None if mention.stage is None else str(mention.stage),
+                        "completion_status": mention.completion_status,
+                        "onset_precision": mention.onset_precision,
+                        "attribution_confidence": mention.attribution_confidence,
+                        "host_cooperation": mention.host_cooperation,
+                    },
+                )
+            )
+        return found
+
+    result = matching.compare(facts(coder_a), facts(coder_b))
+    ctx.audit("incident.agreement", object_type="project", object_id=project_id, project_id=project_id)
+    return result

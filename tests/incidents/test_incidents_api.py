@@ -293,3 +293,42 @@ def test_withdrawn_turn_removes_its_mentions_only(client: TestClient, bench: Ben
 def test_interviewer_cannot_reach_incidents(client: TestClient, bench: Bench) -> None:
     response = get(client, bench.interviewer, f"/api/v1/projects/{bench.world.project.id}/incidents")
     assert response.status_code == 403
+
+
+def test_incident_level_agreement_matches_two_coders_extractions(client: TestClient, bench: Bench) -> None:
+    apply(client, bench.coder, bench.interview_id, PASSPORT, [bench.codes["C3"]])
+    apply(client, bench.second, bench.interview_id, PASSPORT, [bench.codes["C3"]])
+    apply(client, bench.second, bench.interview_id, SUMMONS, [bench.codes["B6"]])
+    url = f"/api/v1/projects/{bench.world.project.id}/incident-agreement"
+    params = {"coder_a": str(bench.coder.user.id), "coder_b": str(bench.second.user.id)}
+    response = get(client, bench.coder, url, params=params)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["unit"] == "incident"
+    assert body["detection"] == {
+        "matched": 1,
+        "only_a": 0,
+        "only_b": 1,
+        "precision": 0.5,
+        "recall": 1.0,
+        "f1": 2 / 3,
+    }
+    same = get(
+        client,
+        bench.coder,
+        url,
+        params={"coder_a": str(bench.coder.user.id), "coder_b": str(bench.coder.user.id)},
+    )
+    assert same.status_code == 422
+    assert get(client, bench.interviewer, url, params=params).status_code == 403
+
+
+def test_a_provenance_link_shows_the_span_on_the_coding_page(client: TestClient, bench: Bench) -> None:
+    made = apply(client, bench.coder, bench.interview_id, PASSPORT, [bench.codes["C3"]])
+    start, end = made[0]["start"], made[0]["end"]
+    page = get(
+        client, bench.coder, f"/interviews/{bench.interview_id}/code", params={"start": start, "end": end}
+    )
+    assert page.status_code == 200
+    assert "The span this link points to" in page.text
+    assert PASSPORT in page.text.split("The span this link points to")[1].split("</section>")[0]
