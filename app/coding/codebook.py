@@ -34,13 +34,10 @@ from sqlalchemy.orm import Session
 from app.auth.policy import Action
 from app.coding.models import Code, CodebookVersion, CodeRevision
 from app.context import Context
-from app.encryption import DataIntegrityError, EncryptedText, FieldCipher
+from app.encryption import EncryptedText, FieldCipher
 from app.errors import ConflictError, InvalidInputError, NotFoundError
 from app.keys import service as data_keys
-from app.keys.service import DataKeyGoneError, OwnerType
 from app.projects.models import Project
-from crypto.errors import CryptoError
-from crypto.keyring import Zone
 
 __all__ = [
     "KEEP",
@@ -149,21 +146,6 @@ def _require(ctx: Context, action: Action, project_id: uuid.UUID) -> None:
         raise NotFoundError()
     if ctx.actor is not None and not ctx.actor.may_in(action, project_id):
         raise NotFoundError()
-
-
-def _cipher(ctx: Context, project_id: uuid.UUID, *, create: bool = False) -> FieldCipher:
-    try:
-        dek = data_keys.dek_for(
-            ctx.session,
-            ctx.runtime.keys,
-            zone=Zone.ANALYSIS,
-            owner_type=OwnerType.PROJECT,
-            owner_id=project_id,
-            create=create,
-        )
-    except (DataKeyGoneError, CryptoError):
-        raise DataIntegrityError() from None
-    return FieldCipher(dek)
 
 
 def _reveal(cipher: FieldCipher, row: object, column: str) -> str:
@@ -333,7 +315,7 @@ def read_codes(
     """
     if not codes:
         return []
-    cipher = _cipher(ctx, project_id)
+    cipher = data_keys.project_cipher(ctx, project_id)
     parents = {code.parent_id for code in codes}
     result = []
     depths: dict[uuid.UUID, int] = {}
@@ -367,7 +349,7 @@ def history(ctx: Context, *, code_id: uuid.UUID) -> list[RevisionRead]:
     """Every revision of a code, oldest first, decrypted (audited)."""
     code = get_or_raise(ctx, code_id=code_id)
     ctx.audit("codebook.history", object_type="code", object_id=code.id, project_id=code.project_id)
-    cipher = _cipher(ctx, code.project_id)
+    cipher = data_keys.project_cipher(ctx, code.project_id)
     result = []
     for revision in ctx.session.scalars(
         select(CodeRevision).where(CodeRevision.code_id == code.id).order_by(CodeRevision.version)
@@ -504,7 +486,7 @@ def _add_codes(
         seqs[parent_id] += 1
         prepared.append((code, texts))
     version = _next_version(ctx, project_id)
-    cipher = _cipher(ctx, project_id, create=True)
+    cipher = data_keys.project_cipher(ctx, project_id, create=True)
     revisions = []
     for code, texts in prepared:
         code.created_in_version = version
@@ -605,7 +587,7 @@ def update_code(
     code = get_or_raise(ctx, code_id=code_id, action=Action.CODEBOOK_MANAGE)
     if code.retired_in_version is not None:
         raise ConflictError("this code is retired: it can no longer be changed")
-    cipher = _cipher(ctx, code.project_id)
+    cipher = data_keys.project_cipher(ctx, code.project_id)
     texts = _texts_of(cipher, code)
     changed_texts = {
         column: value
@@ -675,7 +657,7 @@ def retire_code(ctx: Context, *, code_id: uuid.UUID) -> CodeRead:
     )
     if live_children:
         raise ConflictError("retire or move this code's sub-codes first")
-    cipher = _cipher(ctx, code.project_id)
+    cipher = data_keys.project_cipher(ctx, code.project_id)
     version = _next_version(ctx, code.project_id)
     code.retired_in_version = version
     session.flush()

@@ -27,8 +27,6 @@ from app.ingest.tokens import tokenise
 from app.interviews import service as interviews
 from app.interviews.models import Interview, Segment, TranscriptVersion, VersionStatus
 from app.keys import service as data_keys
-from app.keys.service import DataKeyGoneError, OwnerType
-from crypto.keyring import Zone
 
 MAX_TOPICS = 100
 MAX_QUESTIONS = 500
@@ -102,21 +100,6 @@ class AnswerRead:
     text: str
 
 
-def _cipher(ctx: Context, project_id: uuid.UUID, *, create: bool) -> FieldCipher:
-    try:
-        dek = data_keys.dek_for(
-            ctx.session,
-            ctx.runtime.keys,
-            zone=Zone.ANALYSIS,
-            owner_type=OwnerType.PROJECT,
-            owner_id=project_id,
-            create=create,
-        )
-    except DataKeyGoneError:
-        raise DataIntegrityError() from None
-    return FieldCipher(dek)
-
-
 def _require(ctx: Context, action: Action, project_id: uuid.UUID) -> None:
     if ctx.actor is not None and not ctx.actor.may_in(action, project_id):
         raise NotFoundError()
@@ -185,7 +168,7 @@ def save(ctx: Context, *, project_id: uuid.UUID, topics: Sequence[TopicIn]) -> I
     )
     ctx.session.add(guide)
     ctx.session.flush()
-    cipher = _cipher(ctx, project_id, create=True)
+    cipher = data_keys.project_cipher(ctx, project_id, create=True)
     for topic_seq, topic in enumerate(topics, start=1):
         topic_row = GuideTopic(guide_id=guide.id, seq=topic_seq, key=topic.key or uuid.uuid4())
         ctx.session.add(topic_row)
@@ -301,7 +284,7 @@ def current(ctx: Context, *, project_id: uuid.UUID) -> GuideRead | None:
     if guide is None:
         return None
     ctx.audit("guide.read", object_type="interview_guide", object_id=guide.id, project_id=project_id)
-    cipher = _cipher(ctx, project_id, create=False)
+    cipher = data_keys.project_cipher(ctx, project_id, create=False)
     topics = []
     for topic in ctx.session.scalars(
         select(GuideTopic).where(GuideTopic.guide_id == guide.id).order_by(GuideTopic.seq)

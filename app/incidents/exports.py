@@ -35,6 +35,14 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 INCIDENT_DICTIONARY: list[tuple[str, str]] = [
     ("incident_id", "Keyed id of the incident (valid within this export only)."),
     ("target_id", "Keyed id of the target person (joins the persons table of the same export only)."),
+    (
+        "target_count",
+        "Number of persons the incident targets (A.2 incident_target: the primary target and co-targets).",
+    ),
+    (
+        "co_target_ids",
+        "Keyed ids of the further targets (role co_target), separated by ';' (join the persons table).",
+    ),
     ("tactic", "V1 tactic."),
     ("stage", "1 put on notice, 2 detained abroad, 3 transfer or attack (from the tactic)."),
     ("origin_state", "ISO2 origin state."),
@@ -108,12 +116,17 @@ def _date(value: Any) -> str | None:
 def incident_rows(ctx: Context, project_id: uuid.UUID, keys: ExportKeys) -> list[list[Cell]]:
     """One de-identified row per incident."""
     rows = []
+    targets = incidents.target_ids(ctx, project_id)
     for item in incidents.list_incidents(ctx, project_id=project_id):
+        mine = targets.get(item.id, [])
+        co_targets = sorted(keys.id("person", p) for p, role in mine if role != "primary")
         rows.append(
             _row(
                 {
                     "incident_id": keys.id("incident", item.id),
                     "target_id": keys.id("person", item.target_person_id) if item.target_person_id else None,
+                    "target_count": len(mine),
+                    "co_target_ids": ";".join(co_targets),
                     "tactic": item.tactic,
                     "stage": item.stage,
                     "origin_state": _geo(item.origin_state),
@@ -174,6 +187,8 @@ def person_rows(ctx: Context, project_id: uuid.UUID, keys: ExportKeys) -> list[l
     for item in incidents.list_incidents(ctx, project_id=project_id):
         if item.target_person_id:
             wanted.add(item.target_person_id)
+    for mine in incidents.target_ids(ctx, project_id).values():
+        wanted |= {person_id for person_id, _role in mine}
     for reprisal in incidents.list_reprisals(ctx, project_id=project_id):
         wanted |= {p for p in (reprisal.linked_exile_person_id, reprisal.relative_person_id) if p}
     persons = ctx.session.scalars(

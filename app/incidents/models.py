@@ -12,7 +12,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, UniqueConstraint, text
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UTCDateTime, UUIDPrimaryKey, utcnow
@@ -155,5 +155,28 @@ class IncidentLink(UUIDPrimaryKey, Base):
     from_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("incident.id", ondelete="CASCADE"), index=True)
     to_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("incident.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
+    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id"), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class IncidentTarget(UUIDPrimaryKey, Base):
+    """A person an incident targets, with a role (CODEBOOK.md A.2 `incident_target`: primary, co_target).
+
+    The incident's main target (resolved from its mentions) is kept as its one `primary` row; coders add
+    further targets as `co_target`. Rows go with the incident and with the person (ON DELETE CASCADE).
+    """
+
+    __tablename__ = "incident_target"
+    # Explicit names: the conventions would repeat `incident.target_person_id`'s index and foreign key names.
+    __table_args__ = (
+        UniqueConstraint("incident_id", "person_id"),
+        Index("ix_incident_target_person", "person_id"),
+    )
+
+    incident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("incident.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("person.id", ondelete="CASCADE", name="fk_incident_target_person")
+    )
+    role: Mapped[str] = mapped_column(String(16))
     created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id"), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

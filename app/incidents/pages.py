@@ -1,4 +1,5 @@
-"""Incident pages: the incidents (filters, charts), an incident with provenance, the mention form."""
+"""Incident pages: the incidents (filters, charts), an incident with provenance and its forms (summary and
+adjudicated values, links, targets), the derived views (stage summary, dyad-years), the mention form."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
+from sqlalchemy import select
 
-from app.errors import InvalidInputError, NotFoundError
+from app.errors import ConflictError, InvalidInputError, NotFoundError
+from app.identities.models import Person
 from app.incidents import service as incidents
 from app.incidents import vocab
 from app.incidents.models import Incident
@@ -89,19 +92,143 @@ def incidents_page(
     )
 
 
-@router.get("/incidents/{incident_id}", response_class=HTMLResponse)
-def incident_page(request: Request, ctx: IncidentWriter, incident_id: uuid.UUID) -> HTMLResponse:
-    """One incident: resolved fields, each linked to the coding spans that support it."""
+# Adjudicable fields on the incident form: vocabulary terms (a select) or ISO2 states (a text input).
+EDITABLE = tuple(name for name in incidents.OVERRIDABLE if name != "target_person_id")
+
+
+def _incident_page(
+    request: Request,
+    ctx: IncidentWriter,
+    incident_id: uuid.UUID,
+    *,
+    error: str | None = None,
+    status: int = 200,
+) -> HTMLResponse:
     found = incidents.read_incident(ctx, incident_id=incident_id)
+    incident = found.incident
+    targeted = {t.person_id for t in found.targets}
+    persons = [
+        p
+        for p in ctx.session.scalars(
+            select(Person)
+            .where(Person.project_id == incident.project_id, Person.erased_at.is_(None))
+            .order_by(Person.pseudonym)
+        )
+        if p.id not in targeted
+    ]
+    others = [i for i in incidents.list_incidents(ctx, project_id=incident.project_id) if i.id != incident.id]
     return page(
         request,
         "incidents/incident.html",
         ctx,
         {
             "found": found,
-            "incident": found.incident,
+            "incident": incident,
             "fields": [*incidents.OVERRIDABLE, *incidents.ONSET_FIELDS],
             "workflow": [w.value for w in vocab.WORKFLOW_ORDER],
+            "editable": [(name, incidents.MENTION_FIELDS[name]) for name in EDITABLE],
+            "max_summary": incidents.MAX_SUMMARY,
+            "link_kinds": [k.value for k in vocab.LinkKind],
+            "others": others,
+            "persons": persons,
+            "locked": incident.status == vocab.Workflow.FINAL,
+            "error": error,
+        },
+        status=status,
+    )
+
+
+def _failed(request: Request, ctx: IncidentWriter, incident_id: uuid.UUID, exc: Exception) -> HTMLResponse:
+    """Re-show the incident with the service's message: 422 for bad input, 409 for a locked incident."""
+    status = 409 if isinstance(exc, ConflictError) else 422
+    message = exc.message if isinstance(exc, InvalidInputError | ConflictError) else "Invalid input."
+    return _incident_page(request, ctx, incident_id, error=message, status=status)
+
+
+@router.get("/incidents/{incident_id}", response_class=HTMLResponse)
+def incident_page(request: Request, ctx: IncidentWriter, incident_id: uuid.UUID) -> HTMLResponse:
+    """One incident: resolved fields, each linked to the coding spans that support it, and its forms."""
+    return _incident_page(request, ctx, incident_id)
+
+
+@router.post("/incidents/{incident_id}", response_class=HTMLResponse)
+async def incident_submit(request: Request, ctx: IncidentWriter, incident_id: uuid.UUID) -> Response:
+    """Save the summary and the adjudicated values (an empty choice goes back to the mentions' value)."""
+    form = await request.form()
+    overrides: dict[str, Any] = {}
+    for name in EDITABLE:
+        raw = form.get(name)
+        if isinstance(raw, str):
+            overrides[name] = raw.strip() or None
+    raw_summary = form.get("summary")
+    summary = raw_summary if isinstance(raw_summary, str) else None
+    try:
+        incidents.update_incident(ctx, incident_id=incident_id, overrides=overrides, summary=summary)
+    except (InvalidInputError, ConflictError) as exc:
+        return _failed(request, ctx, incident_id, exc)
+    return RedirectResponse(f"/incidents/{incident_id}?done=saved", status_code=303)
+
+
+@router.post("/incidents/{incident_id}/links", response_class=HTMLResponse)
+def link_submit(
+    request: Request,
+    ctx: IncidentWriter,
+    incident_id: uuid.UUID,
+    to_id: Annotated[uuid.UUID, Form()],
+    kind: Annotated[str, Form(max_length=16)],
+) -> Response:
+    """Link this incident to another of the project (precedes, causes, part_of)."""
+    try:
+        incidents.add_link(ctx, from_id=incident_id, to_id=to_id, kind=kind)
+    except (InvalidInputError, ConflictError) as exc:
+        return _failed(request, ctx, incident_id, exc)
+    return RedirectResponse(f"/incidents/{incident_id}?done=link", status_code=303)
+
+
+@router.post("/incidents/{incident_id}/targets", response_class=HTMLResponse)
+def target_submit(
+    request: Request,
+    ctx: IncidentWriter,
+    incident_id: uuid.UUID,
+    person_id: Annotated[uuid.UUID, Form()],
+) -> Response:
+    """Add a further target (co_target) from the project's persons."""
+    try:
+        incidents.add_target(ctx, incident_id=incident_id, person_id=person_id)
+    except (InvalidInputError, ConflictError) as exc:
+        return _failed(request, ctx, incident_id, exc)
+    return RedirectResponse(f"/incidents/{incident_id}?done=target", status_code=303)
+
+
+@router.post("/incidents/{incident_id}/targets/{person_id}/delete", response_class=HTMLResponse)
+def target_remove_submit(
+    request: Request, ctx: IncidentWriter, incident_id: uuid.UUID, person_id: uuid.UUID
+) -> Response:
+    """Remove a co-target."""
+    try:
+        incidents.remove_target(ctx, incident_id=incident_id, person_id=person_id)
+    except ConflictError as exc:
+        return _failed(request, ctx, incident_id, exc)
+    return RedirectResponse(f"/incidents/{incident_id}?done=target_removed", status_code=303)
+
+
+@router.get("/projects/{project_id}/incident-views", response_class=HTMLResponse)
+def views_page(
+    request: Request, ctx: IncidentWriter, project_id: uuid.UUID, fh_only: bool = True
+) -> HTMLResponse:
+    """The derived views (CODEBOOK.md A.7): the per-person stage summary and the dyad-year table."""
+    project = ctx.session.get(Project, project_id)
+    if project is None:
+        raise NotFoundError()
+    return page(
+        request,
+        "incidents/views.html",
+        ctx,
+        {
+            "project": project,
+            "stages": incidents.stage_summary(ctx, project_id=project_id),
+            "dyads": incidents.dyad_years(ctx, project_id=project_id, fh_only=fh_only),
+            "fh_only": fh_only,
         },
     )
 

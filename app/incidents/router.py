@@ -149,10 +149,27 @@ class IncidentOut(BaseModel):
     created_at: datetime
 
 
+class TargetOut(BaseModel):
+    """A person the incident targets: opaque id, pseudonym (never an identity) and role (A.2)."""
+
+    person_id: uuid.UUID
+    pseudonym: str
+    role: str
+
+
+class TargetBody(BaseModel):
+    """A further target: a person of the incident's project (role co_target; the primary is resolved)."""
+
+    model_config = ConfigDict(extra="forbid")
+    person_id: uuid.UUID
+    role: str = Field(default="co_target", max_length=16)
+
+
 class IncidentDetail(IncidentOut):
-    """An incident with its mentions, links, summary and per-field provenance."""
+    """An incident with its targets, mentions, links, summary and per-field provenance."""
 
     summary: str | None
+    targets: list[TargetOut]
     mentions: list[MentionOut]
     links: list[LinkOut]
     provenance: dict[str, list[SpanOut]]
@@ -251,6 +268,7 @@ def detail_out(found: incidents.IncidentRead) -> IncidentDetail:
     return IncidentDetail(
         **base,
         summary=found.summary,
+        targets=[TargetOut(**vars(t)) for t in found.targets],
         mentions=[mention_out(m) for m in found.mentions],
         links=[LinkOut.model_validate(link) for link in found.links],
         provenance={
@@ -377,6 +395,20 @@ def add_link(ctx: IncidentWriter, incident_id: uuid.UUID, body: Annotated[LinkBo
     """Link this incident to another."""
     link: IncidentLink = incidents.add_link(ctx, from_id=incident_id, to_id=body.to_id, kind=body.kind)
     return LinkOut.model_validate(link)
+
+
+@router.post("/incidents/{incident_id}/targets", status_code=201)
+def add_target(ctx: IncidentWriter, incident_id: uuid.UUID, body: Annotated[TargetBody, Body()]) -> TargetOut:
+    """Add a further target (a person of the same project; 422 otherwise; 409 when final)."""
+    made = incidents.add_target(ctx, incident_id=incident_id, person_id=body.person_id, role=body.role)
+    return TargetOut(**vars(made))
+
+
+@router.delete("/incidents/{incident_id}/targets/{person_id}", status_code=204)
+def remove_target(ctx: IncidentWriter, incident_id: uuid.UUID, person_id: uuid.UUID) -> Response:
+    """Remove a co-target (the primary target is changed on the mentions; 409 when final)."""
+    incidents.remove_target(ctx, incident_id=incident_id, person_id=person_id)
+    return Response(status_code=204)
 
 
 @router.get("/projects/{project_id}/reprisals")

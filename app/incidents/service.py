@@ -31,16 +31,20 @@ from app.coding import service as coding_service
 from app.coding.models import Code, Coding, CodingStatus
 from app.consent import service as consent
 from app.context import Context
-from app.encryption import DataIntegrityError, EncryptedText, FieldCipher
+from app.encryption import EncryptedText
 from app.errors import ConflictError, InvalidInputError, NotFoundError
 from app.identities.models import Person, Residence
 from app.incidents import dates, matching, vocab
-from app.incidents.models import FamilyReprisalEvent, Incident, IncidentLink, IncidentMention
+from app.incidents.models import (
+    FamilyReprisalEvent,
+    Incident,
+    IncidentLink,
+    IncidentMention,
+    IncidentTarget,
+)
 from app.interviews import service as interviews
 from app.interviews.models import Interview, InterviewStatus
 from app.keys import service as data_keys
-from app.keys.service import DataKeyGoneError, OwnerType
-from crypto.keyring import Zone
 
 MAX_PHRASE = 500
 MAX_SUMMARY = 300
@@ -93,22 +97,6 @@ def _require(ctx: Context, project_id: uuid.UUID) -> None:
 
 def _me(ctx: Context) -> uuid.UUID | None:
     return ctx.actor.user_id if ctx.actor is not None else None
-
-
-def project_cipher(ctx: Context, project_id: uuid.UUID, *, create: bool = False) -> FieldCipher:
-    """The project's ANALYSIS-zone cipher (incident and reprisal summaries)."""
-    try:
-        dek = data_keys.dek_for(
-            ctx.session,
-            ctx.runtime.keys,
-            zone=Zone.ANALYSIS,
-            owner_type=OwnerType.PROJECT,
-            owner_id=project_id,
-            create=create,
-        )
-    except DataKeyGoneError:
-        raise DataIntegrityError() from None
-    return FieldCipher(dek)
 
 
 def get_mention(ctx: Context, mention_id: uuid.UUID) -> IncidentMention:
@@ -651,6 +639,28 @@ def resolve(session: Session, incident: Incident) -> None:
     incident.conflict_flags = sorted(flags)
     incident.fh_comparable = _fh_comparable(incident)
     incident.n_mentions = len(found)
+    _sync_primary(session, incident)
+
+
+def _sync_primary(session: Session, incident: Incident) -> None:
+    """Keep the incident's main target as its one `primary` target row (a co-target who becomes the main
+    target is promoted; a former main target's primary row goes)."""
+    rows = list(session.scalars(select(IncidentTarget).where(IncidentTarget.incident_id == incident.id)))
+    main = incident.target_person_id
+    for row in rows:
+        if row.role == vocab.TargetRole.PRIMARY and row.person_id != main:
+            session.delete(row)
+    if main is None:
+        return
+    mine = next((row for row in rows if row.person_id == main), None)
+    if mine is None:
+        session.add(
+            IncidentTarget(
+                id=uuid.uuid4(), incident_id=incident.id, person_id=main, role=vocab.TargetRole.PRIMARY.value
+            )
+        )
+    else:
+        mine.role = vocab.TargetRole.PRIMARY.value
 
 
 def resolve_reprisal(session: Session, reprisal: FamilyReprisalEvent) -> None:
@@ -860,7 +870,7 @@ def update_incident(
         text = summary.strip()
         if len(text) > MAX_SUMMARY:
             raise InvalidInputError(f"a summary is at most {MAX_SUMMARY} characters")
-        project_cipher(ctx, incident.project_id, create=True).write(
+        data_keys.project_cipher(ctx, incident.project_id, create=True).write(
             incident, "summary", EncryptedText(text) if text else None
         )
     resolve(ctx.session, incident)
@@ -876,7 +886,7 @@ def summary_of(ctx: Context, incident: Incident) -> str | None:
     """The sealed summary of an incident."""
     if incident.summary is None:
         return None
-    value = project_cipher(ctx, incident.project_id).read(incident, "summary")
+    value = data_keys.project_cipher(ctx, incident.project_id).read(incident, "summary")
     return None if value is None else value.reveal()
 
 
@@ -954,6 +964,101 @@ def add_link(ctx: Context, *, from_id: uuid.UUID, to_id: uuid.UUID, kind: str) -
     return link
 
 
+@dataclass(frozen=True)
+class TargetRead:
+    """A person an incident targets: opaque id, pseudonym (never an identity) and role."""
+
+    person_id: uuid.UUID
+    pseudonym: str
+    role: str
+
+
+def targets_of(session: Session, incident: Incident) -> list[TargetRead]:
+    """An incident's targets, the primary first, then by pseudonym."""
+    rows = session.execute(
+        select(IncidentTarget.person_id, Person.pseudonym, IncidentTarget.role)
+        .join(Person, Person.id == IncidentTarget.person_id)
+        .where(IncidentTarget.incident_id == incident.id)
+    ).all()
+    found = [TargetRead(person_id, pseudonym, role) for person_id, pseudonym, role in rows]
+    return sorted(found, key=lambda t: (t.role != vocab.TargetRole.PRIMARY, t.pseudonym))
+
+
+def add_target(
+    ctx: Context, *, incident_id: uuid.UUID, person_id: uuid.UUID, role: str = "co_target"
+) -> TargetRead:
+    """Add a further target (a person of the incident's project) as `co_target`; 422 for another project's
+    person or another role (the primary target is resolved from the mentions), 409 when final; audited."""
+    incident = get_incident(ctx, incident_id)
+    _refuse_locked(ctx, incident.id)
+    if role != vocab.TargetRole.CO_TARGET:
+        raise InvalidInputError("role must be co_target (the primary target is resolved from the mentions)")
+    session = ctx.session
+    person = session.get(Person, person_id)
+    if person is None or person.project_id != incident.project_id or person.erased_at is not None:
+        raise InvalidInputError("person_id is not a person of this project")
+    existing = session.scalars(
+        select(IncidentTarget).where(
+            IncidentTarget.incident_id == incident.id, IncidentTarget.person_id == person.id
+        )
+    ).first()
+    if existing is not None:
+        return TargetRead(person.id, person.pseudonym, existing.role)
+    row = IncidentTarget(
+        id=uuid.uuid4(),
+        incident_id=incident.id,
+        person_id=person.id,
+        role=vocab.TargetRole.CO_TARGET.value,
+        created_by=_me(ctx),
+        created_at=ctx.runtime.clock(),
+    )
+    session.add(row)
+    incident.updated_at = ctx.runtime.clock()
+    session.flush()
+    ctx.audit(
+        "incident.target_add", object_type="incident_target", object_id=row.id, project_id=incident.project_id
+    )
+    return TargetRead(person.id, person.pseudonym, row.role)
+
+
+def remove_target(ctx: Context, *, incident_id: uuid.UUID, person_id: uuid.UUID) -> None:
+    """Remove a co-target (404 when not a target; 409 for the primary target or when final); audited."""
+    incident = get_incident(ctx, incident_id)
+    _refuse_locked(ctx, incident.id)
+    row = ctx.session.scalars(
+        select(IncidentTarget).where(
+            IncidentTarget.incident_id == incident.id, IncidentTarget.person_id == person_id
+        )
+    ).first()
+    if row is None:
+        raise NotFoundError()
+    if row.role == vocab.TargetRole.PRIMARY:
+        raise ConflictError("The primary target is resolved from the mentions: change it on the mentions.")
+    ctx.audit(
+        "incident.target_remove",
+        object_type="incident_target",
+        object_id=row.id,
+        project_id=incident.project_id,
+    )
+    ctx.session.delete(row)
+    incident.updated_at = ctx.runtime.clock()
+    ctx.session.flush()
+
+
+def target_ids(ctx: Context, project_id: uuid.UUID) -> dict[uuid.UUID, list[tuple[uuid.UUID, str]]]:
+    """Per incident of a project: its target persons and roles (for exports)."""
+    _require(ctx, project_id)
+    rows = ctx.session.execute(
+        select(IncidentTarget.incident_id, IncidentTarget.person_id, IncidentTarget.role)
+        .join(Incident, Incident.id == IncidentTarget.incident_id)
+        .where(Incident.project_id == project_id)
+    ).all()
+    found: dict[uuid.UUID, list[tuple[uuid.UUID, str]]] = {}
+    for incident_id, person_id, role in rows:
+        found.setdefault(incident_id, []).append((person_id, role))
+    return found
+
+
 def links_of(ctx: Context, incident: Incident) -> list[IncidentLink]:
     """Links from or to an incident."""
     return list(
@@ -1025,6 +1130,7 @@ class IncidentRead:
     links: list[IncidentLink]
     provenance: dict[str, list[SpanRef]] = field(default_factory=dict)
     summary: str | None = None
+    targets: list[TargetRead] = field(default_factory=list)
 
 
 def read_incident(ctx: Context, *, incident_id: uuid.UUID) -> IncidentRead:
@@ -1053,7 +1159,14 @@ def read_incident(ctx: Context, *, incident_id: uuid.UUID) -> IncidentRead:
         provenance[name] = [r for r in (ref(m) for m in support) if r is not None]
     provenance["stage"] = provenance["tactic"]
     ctx.audit("incident.read", object_type="incident", object_id=incident.id, project_id=incident.project_id)
-    return IncidentRead(incident, found, links_of(ctx, incident), provenance, summary_of(ctx, incident))
+    return IncidentRead(
+        incident,
+        found,
+        links_of(ctx, incident),
+        provenance,
+        summary_of(ctx, incident),
+        targets_of(session, incident),
+    )
 
 
 # ---- derived views (CODEBOOK.md A.7) ---------------------------------------------------------------------

@@ -236,3 +236,10 @@ FLAG_UNCERTAIN_DATE = "H1"
 FLAG_HEARSAY = "H2"
 FLAG_REPEAT = "H3"
 FLAG_OFF_RECORD = "H5"
+
+
+class TargetRole(enum.StrEnum):
+    """The role of a person targeted by an incident (CODEBOOK.md A.2 `incident_target.role`)."""
+
+    PRIMARY = "primary"  # the incident's main target, resolved from its mentions (one per incident)
+    CO_TARGET = "co_target"  # a further target added by a coder, e.g. a relative targeted alongside an exile

@@ -71,9 +71,8 @@ from app.interviews.models import (
 )
 from app.keys import service as data_keys
 from app.keys.models import today
-from app.keys.service import DataKeyGoneError, OwnerType
+from app.keys.service import OwnerType
 from app.projects.models import Project
-from crypto.errors import CryptoError
 from crypto.keyring import KeyStore, Zone
 
 __all__ = [
@@ -263,18 +262,9 @@ def get_or_raise(ctx: Context, *, interview_id: uuid.UUID) -> Interview:
 
 def cipher_for(ctx: Context, interview: Interview, *, create: bool = False) -> FieldCipher:
     """The interview's TESTIMONY-zone cipher (DataIntegrityError if its key is gone or damaged)."""
-    try:
-        dek = data_keys.dek_for(
-            ctx.session,
-            ctx.runtime.keys,
-            zone=Zone.TESTIMONY,
-            owner_type=OwnerType.INTERVIEW,
-            owner_id=interview.id,
-            create=create,
-        )
-    except (DataKeyGoneError, CryptoError):
-        raise DataIntegrityError() from None
-    return FieldCipher(dek)
+    return data_keys.field_cipher(
+        ctx, zone=Zone.TESTIMONY, owner_type=OwnerType.INTERVIEW, owner_id=interview.id, create=create
+    )
 
 
 def _open(cipher: FieldCipher, row: Any, column: str) -> EncryptedText:

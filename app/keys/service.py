@@ -48,6 +48,7 @@ from sqlalchemy.orm import Session
 
 from app.context import Context
 from app.db import unit_of_work
+from app.encryption import DataIntegrityError, FieldCipher
 from app.errors import AppError, InvalidInputError
 from app.keys.models import DataKey
 from app.runtime import Runtime
@@ -327,3 +328,23 @@ def shred_zone_history(
     result = rotate(runtime, zone, batch_size=batch_size, progress=progress)
     destroyed = destroy_retired(runtime.keys, zone)
     return dataclasses.replace(result, destroyed=destroyed)
+
+
+def field_cipher(
+    ctx: Context, *, zone: Zone, owner_type: OwnerType | str, owner_id: uuid.UUID, create: bool = False
+) -> FieldCipher:
+    """The cipher for an owner's sealed columns; a missing, erased or damaged key is a bland error."""
+    try:
+        dek = dek_for(
+            ctx.session, ctx.runtime.keys, zone=zone, owner_type=owner_type, owner_id=owner_id, create=create
+        )
+    except (DataKeyGoneError, CryptoError):
+        raise DataIntegrityError() from None
+    return FieldCipher(dek)
+
+
+def project_cipher(ctx: Context, project_id: uuid.UUID, *, create: bool = False) -> FieldCipher:
+    """A project's ANALYSIS-zone cipher: codebook, guide and incident texts."""
+    return field_cipher(
+        ctx, zone=Zone.ANALYSIS, owner_type=OwnerType.PROJECT, owner_id=project_id, create=create
+    )
