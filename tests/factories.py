@@ -13,7 +13,7 @@ from app.projects.models import Project
 
 def project(ctx: Context, *, name: str | None = None) -> Project:
     """A project with a unique name."""
-    return projects.create(ctx, name=name or f"proj-{secrets.token_hex(3)}")
+    return projects.create(ctx, name=name or f"proj-{secrets.token_hex(8)}")
 
 
 def user(
@@ -27,6 +27,6 @@ def user(
     if role is not Role.ADMIN and project_name is None:
         project_name = project(ctx).name
     new = users.create(
-        ctx, username=username or f"user-{secrets.token_hex(3)}", role=role, project_name=project_name
+        ctx, username=username or f"user-{secrets.token_hex(8)}", role=role, project_name=project_name
     )
     return new.user, new.one_time_password
