@@ -72,6 +72,8 @@ class Site:
     interview_id: uuid.UUID
     text: str
     codes: dict[str, uuid.UUID]
+    project_id: uuid.UUID
+    accounts: dict[str, tuple[str, str]]  # role -> (username, password)
 
 
 def _free_port() -> int:
@@ -81,7 +83,9 @@ def _free_port() -> int:
         return port
 
 
-def _build(runtime: Runtime) -> tuple[str, uuid.UUID, str, dict[str, uuid.UUID]]:
+def _build(
+    runtime: Runtime,
+) -> tuple[str, uuid.UUID, str, dict[str, uuid.UUID], uuid.UUID, dict[str, tuple[str, str]]]:
     with unit_of_work(runtime.sessions) as session:
         ctx = Context(session, runtime, None)
         project = projects.create(ctx, name="browser")
@@ -90,7 +94,9 @@ def _build(runtime: Runtime) -> tuple[str, uuid.UUID, str, dict[str, uuid.UUID]]
             ctx, username="browser-interviewer", role=Role.INTERVIEWER, project_name="browser"
         )
         coder = users.create(ctx, username=CODER_NAME, role=Role.CODER, project_name="browser")
-        coder.user.must_change_password = False
+        auditor = users.create(ctx, username="browser-auditor", role=Role.AUDITOR, project_name="browser")
+        for made in (coder, interviewer, auditor):
+            made.user.must_change_password = False
         person = identities.register(ctx, project_id=project.id, legal_name="Farida Uydirma").person
         interview = interviews.create(
             ctx,
@@ -105,7 +111,11 @@ def _build(runtime: Runtime) -> tuple[str, uuid.UUID, str, dict[str, uuid.UUID]]
         interviews.approve(ctx, interview_id=interview.id)
         text = interviews.read_pseudonymised(ctx, interview_id=interview.id).text.reveal()
         codes = {code.mnemonic: code.id for code in codebook.tree(ctx, project_id=project.id)}
-        return coder.one_time_password, interview.id, text, codes
+        accounts = {
+            made.user.username.removeprefix("browser-"): (made.user.username, made.one_time_password)
+            for made in (coder, interviewer, auditor)
+        }
+        return coder.one_time_password, interview.id, text, codes, project.id, accounts
 
 
 @pytest.fixture(scope="session")
@@ -125,7 +135,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, databases: DatabaseFactory) -
     engine = make_engine(settings.sqlalchemy_url)
     migrate.upgrade(engine)
     runtime = Runtime.open(settings, engine=engine)
-    password, interview_id, text, codes = _build(runtime)
+    password, interview_id, text, codes, project_id, accounts = _build(runtime)
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(
@@ -139,7 +149,9 @@ def site(tmp_path_factory: pytest.TempPathFactory, databases: DatabaseFactory) -
         if not thread.is_alive() or time.monotonic() > deadline:
             raise RuntimeError("the test server did not start")
         time.sleep(0.05)
-    yield Site(f"http://127.0.0.1:{port}", CODER_NAME, password, interview_id, text, codes)
+    yield Site(
+        f"http://127.0.0.1:{port}", CODER_NAME, password, interview_id, text, codes, project_id, accounts
+    )
     server.should_exit = True
     thread.join(timeout=10)
     runtime.close()
