@@ -21,6 +21,7 @@ from app.audit.cli import audit_cli
 from app.auth import service as users
 from app.auth import sessions
 from app.auth.models import Role
+from app.backup.cli import backup_command, restore_command
 from app.context import Context
 from app.db import make_engine, unit_of_work
 from app.errors import AppError
@@ -50,6 +51,8 @@ cli.add_typer(keys_cli, name="keys")
 cli.add_typer(interviews_cli, name="interviews")
 cli.command("import")(import_transcript)
 cli.command("export")(export_command)
+cli.command("backup")(backup_command)
+cli.command("restore")(restore_command)
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True)  # one line per error, however long

@@ -4,17 +4,20 @@ High-entropy canaries in Latin, Cyrillic, Arabic and CJK, each in NFC and NFD, g
 of persons registered on a fresh installation (`harbour init`: a file database, keys in the data directory).
 Then every file of the data directory (the SQLite database with its -wal and -shm while connections are
 open, and again after they close; the key store) and, on PostgreSQL, a `pg_dump` of the database are
-searched for each canary in UTF-8, UTF-16LE/BE, lower and upper case, base64 and hex.
+searched for each canary with tests/security/canaries.py (every encoding, and inside compressed streams).
 """
 
 from __future__ import annotations
 
 import base64
+import gzip
 import secrets
 import unicodedata
 import uuid
+import zipfile
+import zlib
+from io import BytesIO
 from pathlib import Path
-from typing import Literal
 
 from app.context import Context
 from app.db import unit_of_work
@@ -24,53 +27,9 @@ from app.runtime import Runtime
 from app.settings import Settings
 from tests.cli_support import Harbour
 from tests.keys.helpers import pg_dump
+from tests.security.canaries import ALPHABETS, FORMS, canary, files, hits
 
-ALPHABETS = {
-    "latin": "abcdefghijklmnopqrstuvwxyzéèüöñçåøăș",
-    "cyrillic": "абвгдеёжзийклмнопрстуфхцчшщыэюяўқғҳӣ",
-    "arabic": "ابتثجحخدذرزسشصضطظعغفقكلمنهويءآأإ",
-    "cjk": "的一是不了人我在有他这中大来上个国到说们为子和你地出会也時間",
-}
 FIELDS = ("name", "alias1", "alias2", "contact", "note")
-Form = Literal["NFC", "NFD"]
-FORMS: tuple[Form, ...] = ("NFC", "NFD")
-
-
-def _canary(script: str, field: str, form: Form) -> str:
-    letters = "".join(secrets.choice(ALPHABETS[script]) for _ in range(18))
-    return unicodedata.normalize(form, f"{field}{letters}")
-
-
-def _needles(canary: str) -> set[bytes]:
-    needles: set[bytes] = set()
-    for form in FORMS:
-        for variant in {canary, canary.lower(), canary.upper()}:
-            text = unicodedata.normalize(form, variant)
-            for encoding in ("utf-8", "utf-16-le", "utf-16-be"):
-                needles.add(text.encode(encoding))
-            raw = text.encode("utf-8")
-            needles.add(raw.hex().encode())
-            needles.add(raw.hex().upper().encode())
-            for shift in range(3):  # base64 of the canary at each alignment within a longer blob
-                encoded = base64.b64encode(b"\x00" * shift + raw)
-                needles.add(encoded[4:-4])
-    return needles
-
-
-def _hits(artefacts: dict[str, bytes], canaries: list[str]) -> list[tuple[str, str]]:
-    return [
-        (name, canary)
-        for canary in canaries
-        for needle in _needles(canary)
-        for name, content in artefacts.items()
-        if needle in content
-    ]
-
-
-def _files(directory: Path) -> dict[str, bytes]:
-    return {
-        str(path.relative_to(directory)): path.read_bytes() for path in directory.rglob("*") if path.is_file()
-    }
 
 
 def test_no_canary_appears_in_any_stored_artefact(harbour: Harbour, tmp_path: Path) -> None:
@@ -86,7 +45,7 @@ def test_no_canary_appears_in_any_stored_artefact(harbour: Harbour, tmp_path: Pa
             project = projects.get_by_name_or_raise(session, name="canary")
             for script in ALPHABETS:
                 for form in FORMS:
-                    name, alias1, alias2, contact, note = (_canary(script, field, form) for field in FIELDS)
+                    name, alias1, alias2, contact, note = (canary(script, field, form) for field in FIELDS)
                     canaries += [name, alias1, alias2, contact, note]
                     registered = identities.register(
                         ctx,
@@ -103,7 +62,7 @@ def test_no_canary_appears_in_any_stored_artefact(harbour: Harbour, tmp_path: Pa
                 read = identities.read_identity(ctx, person_id)
                 assert read.legal_name is not None
                 assert read.legal_name.reveal() == name
-        open_artefacts = _files(settings.data_dir)
+        open_artefacts = files(settings.data_dir)
         if settings.is_sqlite:
             assert "harbour.db-wal" in open_artefacts
             assert "harbour.db-shm" in open_artefacts
@@ -111,26 +70,49 @@ def test_no_canary_appears_in_any_stored_artefact(harbour: Harbour, tmp_path: Pa
         if settings.is_sqlite:  # the scan does see the rows: their clear pseudonyms are there
             stored = open_artefacts["harbour.db"] + open_artefacts["harbour.db-wal"]
             assert all(pseudonym.encode() in stored for pseudonym, _ in people.values())
-        assert _hits(open_artefacts, canaries) == []
+        assert hits(open_artefacts, canaries) == []
     finally:
         runtime.close()
-    closed_artefacts = _files(settings.data_dir)
+    closed_artefacts = files(settings.data_dir)
     if not settings.is_sqlite:
         closed_artefacts["pg_dump.sql"] = pg_dump(settings.sqlalchemy_url, tmp_path / "dump.sql").read_bytes()
         dump = closed_artefacts["pg_dump.sql"]
         assert all(pseudonym.encode() in dump for pseudonym, _ in people.values())
-    assert _hits(closed_artefacts, canaries) == []
+    assert hits(closed_artefacts, canaries) == []
 
 
 def test_the_scan_finds_a_canary_stored_in_clear() -> None:
-    canary = _canary("cyrillic", "name", "NFD")
-    clear = b"prefix" + unicodedata.normalize("NFC", canary).upper().encode("utf-16-be") + b"suffix"
-    assert _hits({"file": clear}, [canary]) == [("file", canary)]
-    hexed = b"\\x" + canary.encode().hex().encode()
-    assert _hits({"dump": hexed}, [canary]) == [("dump", canary)]
+    marker = canary("cyrillic", "name", "NFD")
+    clear = b"prefix" + unicodedata.normalize("NFC", marker).upper().encode("utf-16-be") + b"suffix"
+    assert hits({"file": clear}, [marker]) == [("file", marker)]
+    hexed = b"\\x" + marker.encode().hex().encode()
+    assert hits({"dump": hexed}, [marker]) == [("dump", marker)]
     for shift in range(3):
-        blob = base64.b64encode(b"x" * shift + canary.encode() + b"tail")
-        assert _hits({"b64": blob}, [canary]) == [("b64", canary)]
+        blob = base64.b64encode(b"x" * shift + marker.encode() + b"tail")
+        assert hits({"b64": blob}, [marker]) == [("b64", marker)]
+
+
+def test_the_scan_finds_a_latin1_canary_and_canaries_inside_compressed_streams() -> None:
+    latin = "name" + "".join(secrets.choice("abcdefghijklmnopqrstuvwxyzéèüöñçåø") for _ in range(18))
+    assert hits({"file": b"x" + latin.upper().encode("latin-1") + b"y"}, [latin]) == [("file", latin)]
+    marker = canary("arabic", "note", "NFC")
+    payload = b"head" + marker.encode() + b"tail" * 50
+    compressed = {
+        "zlib": b"junk\x00" + zlib.compress(payload) + b"more",
+        "gzip": b"\xff" * 7 + gzip.compress(payload),
+    }
+    archive = BytesIO()
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
+        zipped.writestr("xl/sharedStrings.xml", payload)
+    compressed["zip"] = archive.getvalue()
+    nested = BytesIO()
+    with zipfile.ZipFile(nested, "w", zipfile.ZIP_DEFLATED) as zipped:
+        zipped.writestr("inner.gz", gzip.compress(payload))
+    compressed["zip of gzip"] = nested.getvalue()
+    for name, blob in compressed.items():
+        assert marker.encode() not in blob
+        assert hits({name: blob}, [marker]) == [(name, marker)]
+    assert hits({"other": zlib.compress(b"nothing to see" * 40)}, [marker]) == []
 
 
 def _turns_file(turns: list[tuple[str, str]]) -> bytes:
@@ -166,10 +148,10 @@ def test_no_transcript_canary_appears_in_any_stored_artefact_or_coder_response(
             coder = users.get_by_username_or_raise(session, username="coder")
             for script in ALPHABETS:
                 for form in FORMS:
-                    name = f"{_canary(script, 'Given', form)} {_canary(script, 'Family', form)}"
-                    label = _canary(script, "Speaker", form)
-                    filename = _canary(script, "file", form) + ".txt"
-                    words = [_canary(script, "Text", form) for _ in range(2)]
+                    name = f"{canary(script, 'Given', form)} {canary(script, 'Family', form)}"
+                    label = canary(script, "Speaker", form)
+                    filename = canary(script, "file", form) + ".txt"
+                    words = [canary(script, "Text", form) for _ in range(2)]
                     content += words
                     searchable.append(words[0])
                     hidden += [name, label, filename.removesuffix(".txt")]
@@ -215,20 +197,20 @@ def test_no_transcript_canary_appears_in_any_stored_artefact_or_coder_response(
             for word in searchable:
                 if not tokens.query_tokens(word):
                     continue
-                hits = interviews.search(as_coder, query=word)
-                found += len(hits)
-                responses += [SearchHitRead.of(hit).model_dump_json() for hit in hits]
+                results = interviews.search(as_coder, query=word)
+                found += len(results)
+                responses += [SearchHitRead.of(hit).model_dump_json() for hit in results]
             assert found >= len(searchable) // 2
             coder_view = {"coder responses": "\n".join(responses).encode("utf-8")}
-            assert _hits(coder_view, hidden) == []
+            assert hits(coder_view, hidden) == []
             assert any(
                 word.encode() in coder_view["coder responses"] for word in content
             )  # the scan sees text
-        open_artefacts = _files(settings.data_dir)
-        assert _hits(open_artefacts, content + hidden) == []
+        open_artefacts = files(settings.data_dir)
+        assert hits(open_artefacts, content + hidden) == []
     finally:
         runtime.close()
-    closed_artefacts = _files(settings.data_dir)
+    closed_artefacts = files(settings.data_dir)
     if not settings.is_sqlite:
         closed_artefacts["pg_dump.sql"] = pg_dump(settings.sqlalchemy_url, tmp_path / "dump.sql").read_bytes()
-    assert _hits(closed_artefacts, content + hidden) == []
+    assert hits(closed_artefacts, content + hidden) == []

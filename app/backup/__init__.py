@@ -1,0 +1,1 @@
+"""Online backup and verified restore (`harbour backup PATH`, `harbour restore PATH`)."""

@@ -1,0 +1,1 @@
+"""Tests of `harbour backup` and `harbour restore`."""
