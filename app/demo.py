@@ -21,6 +21,7 @@ from app.coding.models import Code
 from app.consent import service as consents
 from app.context import Context
 from app.errors import ConflictError
+from app.exports import jobs as export_jobs
 from app.guides import service as guides
 from app.identities import service as identities
 from app.identities import vocabularies as vocab
@@ -159,7 +160,17 @@ def load(ctx: Context) -> list[DemoLogin]:
             evidence="Fictional: verbal consent recorded at the start of the demo interview.",
         )
     _code_demo_interview(ctx, project.id)
+    _export_demo(ctx, project.id)
     return logins
+
+
+def _export_demo(ctx: Context, project_id: Any) -> None:
+    """One finished export job of the demo coder, so the Exports page has a file to download."""
+    session = ctx.session
+    coder = users.get_by_username_or_raise(session, username="demo-coder")
+    as_coder = Context(session, ctx.runtime, sessions.actor_for(session, user_id=coder.id))
+    job = export_jobs.start(as_coder, project_id=project_id, kind="incidents", fmt="csv")
+    export_jobs.finish(as_coder, job)
 
 
 # Incident-bearing codings of the approved demo interview: (phrase, code mnemonic).

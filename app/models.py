@@ -5,6 +5,7 @@ from app.auth.models import ApiToken, AuthSession, LoginFailure, Membership, Rol
 from app.coding.models import Assignment, Code, CodebookVersion, CodeRevision, Coding
 from app.consent.models import Consent, ConsentWithdrawal, WithdrawalTarget
 from app.db import Base
+from app.exports.models import ExportJob
 from app.guides.models import GuideQuestion, GuideTopic, InterviewGuide, SegmentQuestion
 from app.identities.models import Person, PersonNameIndex, PersonRelation, Residence
 from app.incidents.models import FamilyReprisalEvent, Incident, IncidentLink, IncidentMention
@@ -42,6 +43,7 @@ __all__ = [
     "AuthSession",
     "Base",
     "DataKey",
+    "ExportJob",
     "Interview",
     "InterviewPerson",
     "LoginFailure",

@@ -7,9 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
+from sqlalchemy import ColumnElement, func, select
 
+from app.audit.models import AuditEvent
 from app.audit.router import EventFilters, run_verify, search
 from app.auth.deps import AuditReader
+from app.context import Context
+from app.web.pagination import PagingDep
 from app.web.render import page
 
 router = APIRouter(include_in_schema=False)
@@ -19,21 +23,23 @@ router = APIRouter(include_in_schema=False)
 def audit_page(
     request: Request,
     ctx: AuditReader,
+    paging: PagingDep,
     action: Annotated[str, Query(max_length=64)] = "",
     outcome: Annotated[str, Query(max_length=16)] = "",
     object_id: Annotated[str, Query(max_length=64)] = "",
-    before_seq: int | None = None,
     verify: bool = False,
 ) -> HTMLResponse:
-    """Recent entries with filters; with `verify=1`, the verification status of the whole chain."""
+    """Entries newest first, a page at a time, with filters; `verify=1` also verifies the whole chain."""
     error = None
     try:
-        filters = EventFilters(
-            action=action or None, outcome=outcome or None, object_id=object_id or None, before_seq=before_seq
-        )
+        filters = EventFilters(action=action or None, outcome=outcome or None, object_id=object_id or None)
     except ValidationError:
         filters = EventFilters()
         error = "Those filters are not valid; showing everything."
+    total = _count(ctx, filters)
+    # Page N starts after the entries of the pages before it; the log itself is read by sequence (keyset).
+    filters.before_seq = _start_of_page(ctx, filters, paging.offset)
+    filters.limit = paging.limit
     results = search(ctx, filters)
     # Verification reads the whole log: it runs when the auditor asks, not on every page view.
     status = run_verify(ctx) if verify else None
@@ -44,7 +50,39 @@ def audit_page(
         {
             "results": results,
             "status": status,
+            "pager": paging.pager(request, total),
             "error": error,
             "filters": {"action": action, "outcome": outcome, "object_id": object_id},
         },
     )
+
+
+def _matching(filters: EventFilters) -> list[ColumnElement[bool]]:
+    """The page's filters as conditions (the same ones `search` applies)."""
+    conditions: list[ColumnElement[bool]] = []
+    if filters.action:
+        conditions.append(AuditEvent.action == filters.action)
+    if filters.outcome:
+        conditions.append(AuditEvent.outcome == filters.outcome.value)
+    if filters.object_id:
+        conditions.append(AuditEvent.object_id == filters.object_id)
+    return conditions
+
+
+def _count(ctx: Context, filters: EventFilters) -> int:
+    """How many entries match the filters."""
+    return ctx.session.scalar(select(func.count()).select_from(AuditEvent).where(*_matching(filters))) or 0
+
+
+def _start_of_page(ctx: Context, filters: EventFilters, offset: int) -> int | None:
+    """The `before_seq` of the page `offset` entries into the log: the last seq of the page before."""
+    if offset == 0:
+        return None
+    seq = ctx.session.scalar(
+        select(AuditEvent.seq)
+        .where(*_matching(filters))
+        .order_by(AuditEvent.seq.desc())
+        .offset(offset - 1)
+        .limit(1)
+    )
+    return 0 if seq is None else int(seq)  # past the end: nothing comes before sequence 0

@@ -1,19 +1,26 @@
-"""The exports API: which exports exist, and one project export as a file download (audited)."""
+"""The exports API: which exports exist, one project export as a file download (audited), and export jobs.
+
+The synchronous download (`GET /projects/{id}/exports/{kind}`) stays for scripts; long exports run as jobs
+(`POST /projects/{id}/export-jobs`), polled at `GET /export-jobs/{id}` and fetched from
+`GET /export-jobs/{id}/file` by the user who started them (anyone else gets 404).
+"""
 
 from __future__ import annotations
 
 import re
 import uuid
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
 
 from app.auth.deps import require
 from app.auth.policy import Action
 from app.context import Context
 from app.errors import NotFoundError
-from app.exports import registry
+from app.exports import jobs, registry
+from app.exports.models import ExportJob, JobStatus
 from app.projects.models import Project
 
 router = APIRouter(prefix="/api/v1", tags=["exports"])
@@ -76,3 +83,86 @@ def export(
     return download(
         data, media_type=exporter.media_type, filename=f"{project.name}-{kind}{exporter.filename_suffix}"
     )
+
+
+class ExportJobCreate(BaseModel):
+    """What to export: a registered kind in one of its formats."""
+
+    kind: str
+    format: str = "csv"
+
+
+class ExportJobOut(BaseModel):
+    """One export job as its owner sees it."""
+
+    id: uuid.UUID
+    project_id: uuid.UUID
+    kind: str
+    format: str
+    status: str
+    progress: int
+    message: str | None
+    size: int | None
+    created_at: datetime
+    finished_at: datetime | None
+    expires_at: datetime
+    download_url: str | None
+
+    @classmethod
+    def of(cls, job: ExportJob) -> ExportJobOut:
+        """The API view of a job row (never its file)."""
+        done = job.status == JobStatus.DONE.value
+        return cls(
+            id=job.id,
+            project_id=job.project_id,
+            kind=job.kind,
+            format=job.fmt,
+            status=job.status,
+            progress=job.progress,
+            message=job.message,
+            size=job.size,
+            created_at=job.created_at,
+            finished_at=job.finished_at,
+            expires_at=job.expires_at,
+            download_url=f"/api/v1/export-jobs/{job.id}/file" if done else None,
+        )
+
+
+def runner(request: Request) -> jobs.JobRunner:
+    """The process's job runner (made by `create_app`)."""
+    found: jobs.JobRunner = request.app.state.export_jobs
+    return found
+
+
+@router.post("/projects/{project_id}/export-jobs", status_code=202)
+def start_export_job(
+    request: Request, ctx: Exporter, project_id: uuid.UUID, body: ExportJobCreate
+) -> ExportJobOut:
+    """Start a de-identified export in the background (audited `export_job.start`); poll it by id."""
+    job = jobs.start(ctx, project_id=project_id, kind=body.kind, fmt=body.format)
+    runner(request).submit_after_commit(ctx.session, job.id)
+    return ExportJobOut.of(job)
+
+
+@router.get("/export-jobs")
+def list_export_jobs(
+    ctx: Exporter,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[ExportJobOut]:
+    """The caller's export jobs, newest first."""
+    jobs.count(ctx)
+    return [ExportJobOut.of(job) for job in jobs.list_jobs(ctx, offset=offset, limit=limit)]
+
+
+@router.get("/export-jobs/{job_id}")
+def get_export_job(ctx: Exporter, job_id: uuid.UUID) -> ExportJobOut:
+    """One of the caller's export jobs, with its progress."""
+    return ExportJobOut.of(jobs.get(ctx, job_id=job_id))
+
+
+@router.get("/export-jobs/{job_id}/file")
+def download_export_job(ctx: Exporter, job_id: uuid.UUID) -> Response:
+    """The file of a finished job (audited `export_job.download`)."""
+    found = jobs.open_result(ctx, job_id=job_id)
+    return download(found.data, media_type=found.media_type, filename=found.filename)

@@ -30,6 +30,7 @@ from app.identities.schemas import (
     PersonUpdate,
     ResidenceCreate,
 )
+from app.web.pagination import PagingDep
 from app.web.render import page
 
 router = APIRouter(include_in_schema=False)
@@ -204,9 +205,13 @@ def projects_page(request: Request, ctx: PseudonymousReader) -> HTMLResponse:
 
 
 @router.get("/projects/{project_id}/persons", response_class=HTMLResponse)
-def people_page(request: Request, ctx: PseudonymousReader, project_id: uuid.UUID) -> HTMLResponse:
-    """A project's people by pseudonym, with their attributes; interviewers can register someone."""
-    people = [PersonSummary.of(person) for person in identities.list_in_project(ctx, project_id=project_id)]
+def people_page(
+    request: Request, ctx: PseudonymousReader, project_id: uuid.UUID, paging: PagingDep
+) -> HTMLResponse:
+    """A project's people by pseudonym, a page at a time; interviewers can register someone."""
+    everyone = identities.list_in_project(ctx, project_id=project_id)
+    shown = everyone[paging.offset : paging.offset + paging.limit]
+    people = [PersonSummary.of(person) for person in shown]
     project = identities.project_in_scope(ctx, project_id=project_id, action=Action.PERSON_READ_PSEUDONYMOUS)
     return page(
         request,
@@ -215,6 +220,7 @@ def people_page(request: Request, ctx: PseudonymousReader, project_id: uuid.UUID
         {
             "project": project,
             "people": people,
+            "pager": paging.pager(request, len(everyone)),
             "can_register": identities.may(ctx, Action.PERSON_REGISTER, project_id),
         },
     )

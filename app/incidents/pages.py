@@ -20,6 +20,7 @@ from app.incidents.models import Incident
 from app.incidents.router import IncidentWriter
 from app.projects.models import Project
 from app.web import charts
+from app.web.pagination import PagingDep
 from app.web.render import page
 
 router = APIRouter(include_in_schema=False)
@@ -48,12 +49,13 @@ def incidents_page(
     request: Request,
     ctx: IncidentWriter,
     project_id: uuid.UUID,
+    paging: PagingDep,
     stage: Annotated[int | None, Query(ge=1, le=3)] = None,
     tactic: Annotated[str | None, Query(max_length=64)] = None,
     status: Annotated[str | None, Query(max_length=16)] = None,
     residence_state: Annotated[str | None, Query(max_length=2)] = None,
 ) -> HTMLResponse:
-    """The project's incidents with filters, charts and the mentions still to cluster."""
+    """The project's incidents (a page at a time) with filters, charts and the mentions still to cluster."""
     project = ctx.session.get(Project, project_id)
     if project is None:
         raise NotFoundError()
@@ -76,7 +78,8 @@ def incidents_page(
         ctx,
         {
             "project": project,
-            "incidents": rows,
+            "incidents": rows[paging.offset : paging.offset + paging.limit],
+            "pager": paging.pager(request, len(rows)),
             "pending": pending,
             "reprisals": incidents.list_reprisals(ctx, project_id=project_id),
             "charts": _charts(rows),

@@ -30,6 +30,7 @@ from app.interviews.languages import MAX_LANGUAGES
 from app.interviews.models import InterviewMode, TranscriptVersion, VersionStatus
 from app.interviews.router import read_upload
 from app.projects.models import Project
+from app.web.pagination import Paging, PagingDep
 from app.web.render import page
 
 router = APIRouter(include_in_schema=False)
@@ -65,15 +66,23 @@ def _may(ctx: Context, action: Action, project_id: uuid.UUID) -> bool:
 
 
 def _list_page(
-    request: Request, ctx: Context, *, error: str | None = None, status: int = 200
+    request: Request,
+    ctx: Context,
+    *,
+    paging: Paging | None = None,
+    error: str | None = None,
+    status: int = 200,
 ) -> HTMLResponse:
+    paging = paging or Paging()
     sections = []
     for project in _projects(ctx, Action.INTERVIEW_LIST):
         manage = _may(ctx, Action.INTERVIEW_MANAGE, project.id)
+        every = interviews.list(ctx, project_id=project.id)
         sections.append(
             {
                 "project": project,
-                "interviews": interviews.list(ctx, project_id=project.id),
+                "interviews": every[paging.offset : paging.offset + paging.limit],
+                "pager": paging.pager(request, len(every)),
                 "manage": manage,
                 "persons": _persons(ctx, project.id) if manage else [],
             }
@@ -88,9 +97,9 @@ def _list_page(
 
 
 @router.get("/interviews", response_class=HTMLResponse)
-def interviews_page(request: Request, ctx: InterviewLister) -> HTMLResponse:
-    """Interviews of each of the caller's projects, with a "New interview" form for interviewers."""
-    return _list_page(request, ctx)
+def interviews_page(request: Request, ctx: InterviewLister, paging: PagingDep) -> HTMLResponse:
+    """Interviews of each of the caller's projects, a page at a time, with a "New interview" form."""
+    return _list_page(request, ctx, paging=paging)
 
 
 @router.post("/interviews", response_class=HTMLResponse)

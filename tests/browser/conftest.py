@@ -74,6 +74,7 @@ class Site:
     codes: dict[str, uuid.UUID]
     project_id: uuid.UUID
     accounts: dict[str, tuple[str, str]]  # role -> (username, password)
+    spare_interview_id: uuid.UUID  # a second approved interview, for the end-to-end scenarios
 
 
 def _free_port() -> int:
@@ -85,7 +86,7 @@ def _free_port() -> int:
 
 def _build(
     runtime: Runtime,
-) -> tuple[str, uuid.UUID, str, dict[str, uuid.UUID], uuid.UUID, dict[str, tuple[str, str]]]:
+) -> tuple[str, uuid.UUID, str, dict[str, uuid.UUID], uuid.UUID, dict[str, tuple[str, str]], uuid.UUID]:
     with unit_of_work(runtime.sessions) as session:
         ctx = Context(session, runtime, None)
         project = projects.create(ctx, name="browser")
@@ -110,12 +111,24 @@ def _build(
         interviews.upload(ctx, interview_id=interview.id, filename="t.txt", data=TRANSCRIPT.encode())
         interviews.approve(ctx, interview_id=interview.id)
         text = interviews.read_pseudonymised(ctx, interview_id=interview.id).text.reveal()
+        other = identities.register(ctx, project_id=project.id, legal_name="Farida Uydirma Ikki").person
+        spare = interviews.create(
+            ctx,
+            project_id=project.id,
+            interviewee_person_id=other.id,
+            interview_month="2025-05",
+            mode="encrypted_call",
+            languages=["uz"],
+            interviewer_id=interviewer.user.id,
+        )
+        interviews.upload(ctx, interview_id=spare.id, filename="t.txt", data=TRANSCRIPT.encode())
+        interviews.approve(ctx, interview_id=spare.id)
         codes = {code.mnemonic: code.id for code in codebook.tree(ctx, project_id=project.id)}
         accounts = {
             made.user.username.removeprefix("browser-"): (made.user.username, made.one_time_password)
             for made in (coder, interviewer, auditor)
         }
-        return coder.one_time_password, interview.id, text, codes, project.id, accounts
+        return coder.one_time_password, interview.id, text, codes, project.id, accounts, spare.id
 
 
 @pytest.fixture(scope="session")
@@ -135,7 +148,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, databases: DatabaseFactory) -
     engine = make_engine(settings.sqlalchemy_url)
     migrate.upgrade(engine)
     runtime = Runtime.open(settings, engine=engine)
-    password, interview_id, text, codes, project_id, accounts = _build(runtime)
+    password, interview_id, text, codes, project_id, accounts, spare_id = _build(runtime)
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(
@@ -150,7 +163,15 @@ def site(tmp_path_factory: pytest.TempPathFactory, databases: DatabaseFactory) -
             raise RuntimeError("the test server did not start")
         time.sleep(0.05)
     yield Site(
-        f"http://127.0.0.1:{port}", CODER_NAME, password, interview_id, text, codes, project_id, accounts
+        f"http://127.0.0.1:{port}",
+        CODER_NAME,
+        password,
+        interview_id,
+        text,
+        codes,
+        project_id,
+        accounts,
+        spare_id,
     )
     server.should_exit = True
     thread.join(timeout=10)
