@@ -166,8 +166,11 @@ class DataIntegrityError(AppError):
     status_code = 500
     code = "integrity_failed"
 
-    def __init__(self) -> None:
+    def __init__(self, *, object_type: str | None = None, object_id: uuid.UUID | None = None) -> None:
         super().__init__("Stored data failed its integrity check.")
+        # Which row failed (table name and id: opaque), for the `integrity.tamper_detected` audit entry.
+        self.object_type = object_type
+        self.object_id = object_id
 
 
 def aad_of(row: Any, column: str) -> bytes:
@@ -214,7 +217,7 @@ class FieldCipher:
             plaintext = open_field(self._dek.key, sealed.blob, aad=aad)
             return EncryptedText(plaintext.decode("utf-8"))
         except (CryptoError, UnicodeDecodeError):
-            raise DataIntegrityError() from None
+            raise DataIntegrityError(object_type=row.__table__.name, object_id=row.id) from None
 
     def __repr__(self) -> str:
         return f"FieldCipher(dek_id={self._dek.id})"

@@ -8,13 +8,15 @@ type and request path: exception messages can carry content, so they are never l
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -103,6 +105,39 @@ _STATUS_CODES = {
 }
 
 
+class ErrorDetail(BaseModel):
+    """What went wrong: a stable code and a message safe to show."""
+
+    code: str
+    message: str
+
+
+class ErrorEnvelope(BaseModel):
+    """The body of every API error."""
+
+    error: ErrorDetail
+
+
+_DOCUMENTED_ERRORS = {
+    400: "The request is not acceptable.",
+    401: "No valid session or token.",
+    403: "The caller's role does not allow this, or the form's CSRF token is missing.",
+    404: "Missing, or out of the caller's scope.",
+    409: "The change conflicts with the current state.",
+    413: "The body is larger than this server accepts.",
+    415: "The uploaded file's type is not supported.",
+    422: "The request is malformed or its content is not acceptable.",
+    503: "Harbour is sealed or its database is unreachable.",
+}
+
+# Declared on every API operation (app.main includes the API routers with it), so the OpenAPI schema
+# describes the error envelope instead of FastAPI's default `HTTPValidationError` for 422.
+API_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorEnvelope, "description": description}
+    for status, description in _DOCUMENTED_ERRORS.items()
+}
+
+
 def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/") or request.url.path == "/healthz"
 
@@ -142,6 +177,22 @@ async def _record_denied(request: Request, reason: str) -> None:
         log.error("could not record a denied request: %s", type(exc).__name__)
 
 
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route accepts on this path (Starlette names only the first matching route's)."""
+    allowed = [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
+    return ", ".join(allowed)
+
+
 def install_handlers(app: FastAPI) -> None:
     """Register the handlers that turn every failure into a clean response."""
 
@@ -151,7 +202,9 @@ def install_handlers(app: FastAPI) -> None:
             return RedirectResponse("/login", status_code=303)
         if exc.status_code in (403, 404):
             await _record_denied(request, exc.code)
-        return render_error(request, exc.status_code, exc.code, exc.message)
+        response = render_error(request, exc.status_code, exc.code, exc.message)
+        response.headers.update(getattr(exc, "headers", None) or {})  # such as Retry-After on a 503
+        return response
 
     async def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)  # noqa: S101 - registered for HTTPException only
@@ -160,6 +213,8 @@ def install_handlers(app: FastAPI) -> None:
         response = render_error(request, exc.status_code, code, message)
         if exc.headers:
             response.headers.update(exc.headers)
+        if exc.status_code == 405:
+            response.headers["allow"] = _allowed_methods(request)
         return response
 
     async def on_validation_error(request: Request, exc: Exception) -> Response:

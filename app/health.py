@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -12,7 +13,22 @@ from app.deps import RuntimeDep
 router = APIRouter()
 
 
-@router.get("/healthz", tags=["system"])
+class HealthRead(BaseModel):
+    """Readiness, and which part is not ready."""
+
+    status: str
+    database: str
+    keys: str
+
+
+@router.get(
+    "/healthz",
+    tags=["system"],
+    responses={
+        200: {"model": HealthRead, "description": "Ready."},
+        503: {"model": HealthRead, "description": "The database is unreachable or the keys are sealed."},
+    },
+)
 def healthz(runtime: RuntimeDep) -> JSONResponse:
     """Report readiness: 200 when the database answers and the keys are unlocked, else 503."""
     try:

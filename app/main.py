@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from app import __version__, errors, health
+from app import __version__, errors, health, integrity
 from app.audit import pages as audit_pages
 from app.audit import router as audit_api
 from app.audit import service as audit_log
@@ -28,6 +28,8 @@ from app.coding import router as coding_api
 from app.consent import pages as consent_pages
 from app.consent import router as consent_api
 from app.db import unit_of_work
+from app.exports import jobs as export_jobs
+from app.exports import pages as export_pages
 from app.exports import router as exports_api
 from app.guides import pages as guide_pages
 from app.guides import router as guides_api
@@ -59,6 +61,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
         if not settings.cookie_secure:
             log.warning("cookies are not marked Secure: use this only for plain http on localhost")
         yield
+        app.state.export_jobs.shutdown()
         if owns_runtime:
             runtime.close()
 
@@ -72,35 +75,38 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     app.state.runtime = runtime
     app.state.settings = settings
     app.state.templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+    app.state.export_jobs = export_jobs.JobRunner(runtime)
     errors.install_handlers(app)
+    integrity.install(app)  # tampered ciphertext audited; database unavailable is 503
     keep_uploads_in_memory(settings.max_upload_bytes)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_upload_bytes)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.cookie_secure)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.state.on_denied = _record_denied
     app.include_router(health.router)
-    app.include_router(auth_api.router)
+    app.include_router(auth_api.router, responses=errors.API_ERROR_RESPONSES)
     app.include_router(auth_pages.router)
-    app.include_router(users_router.router)
-    app.include_router(audit_api.router)
+    app.include_router(users_router.router, responses=errors.API_ERROR_RESPONSES)
+    app.include_router(audit_api.router, responses=errors.API_ERROR_RESPONSES)
     app.include_router(audit_pages.router)
-    app.include_router(identities_api.router)
+    app.include_router(identities_api.router, responses=errors.API_ERROR_RESPONSES)
     app.include_router(identities_pages.router)
-    app.include_router(interviews_api.router)
+    app.include_router(interviews_api.router, responses=errors.API_ERROR_RESPONSES)
     app.include_router(interview_pages.router)
-    app.include_router(guides_api.router)
+    app.include_router(guides_api.router, responses=errors.API_ERROR_RESPONSES)
     app.include_router(guide_pages.router)
-    app.include_router(consent_api.router)
+    app.include_router(consent_api.router, responses=errors.API_ERROR_RESPONSES)
     app.include_router(consent_pages.router)
-    app.include_router(codebook_api.router)
+    app.include_router(codebook_api.router, responses=errors.API_ERROR_RESPONSES)
     app.include_router(codebook_pages.router)
-    app.include_router(coding_api.router)
+    app.include_router(coding_api.router, responses=errors.API_ERROR_RESPONSES)
     app.include_router(coding_pages.router)
-    app.include_router(coding_reports_api.router)
+    app.include_router(coding_reports_api.router, responses=errors.API_ERROR_RESPONSES)
     app.include_router(coding_report_pages.router)
-    app.include_router(incidents_api.router)
+    app.include_router(incidents_api.router, responses=errors.API_ERROR_RESPONSES)
     app.include_router(incident_pages.router)
-    app.include_router(exports_api.router)
+    app.include_router(exports_api.router, responses=errors.API_ERROR_RESPONSES)
+    app.include_router(export_pages.router)
     app.include_router(web.router)
     return app
 

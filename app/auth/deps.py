@@ -21,7 +21,7 @@ from app.auth.models import AuthSession, SessionStage
 from app.auth.policy import Action
 from app.context import Context
 from app.deps import RuntimeDep, SessionDep
-from app.errors import ForbiddenError, UnauthenticatedError
+from app.errors import ForbiddenError, NotFoundError, UnauthenticatedError
 from app.runtime import Runtime
 
 SESSION_COOKIE_SECURE = "__Host-harbour"
@@ -81,7 +81,11 @@ def _authenticate(
 
 
 def require(action: Action) -> Callable[..., Awaitable[Context]]:
-    """A dependency allowing the action to callers whose roles allow it somewhere (403 otherwise)."""
+    """A dependency allowing the action to callers whose roles allow it somewhere.
+
+    Everyone else is refused before any object is loaded: 404 on a route about one object (its path names
+    an id), so a role-level refusal looks exactly like an object the caller cannot see; 403 elsewhere.
+    """
 
     async def dependency(request: Request, session: SessionDep, runtime: RuntimeDep) -> Context:
         csrf = await _csrf_of(request)
@@ -89,11 +93,19 @@ def require(action: Action) -> Callable[..., Awaitable[Context]]:
             _authenticate, request, session, runtime, stages=_FULL_ONLY, csrf=csrf
         )
         if not actor.may(action):
+            if _names_an_object(request):
+                raise NotFoundError()
             raise ForbiddenError("Your role does not allow this.")
         return Context(session, runtime, actor)
 
     dependency.harbour_action = action  # type: ignore[attr-defined]
     return dependency
+
+
+def _names_an_object(request: Request) -> bool:
+    """Whether the matched route's path holds a parameter (an object id)."""
+    route = request.scope.get("route")
+    return "{" in str(getattr(route, "path", ""))
 
 
 async def login_stage(

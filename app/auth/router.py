@@ -13,7 +13,7 @@ from app.auth import service as users
 from app.auth import sessions
 from app.auth.deps import PublicContext, SelfService
 from app.auth.models import ApiToken, SessionStage
-from app.errors import AppError, ForbiddenError, InvalidInputError, UnauthenticatedError
+from app.errors import AppError, ErrorEnvelope, ForbiddenError, InvalidInputError, UnauthenticatedError
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
@@ -39,7 +39,8 @@ class MeRead(BaseModel):
 
     username: str
     is_admin: bool
-    roles: list[tuple[str, str]]
+    # (project, role) pairs; a list rather than a tuple so the OpenAPI schema is valid 3.1 (no array `items`).
+    roles: list[Annotated[list[str], Field(min_length=2, max_length=2)]]
 
 
 class TooManyAttemptsError(AppError):
@@ -49,7 +50,11 @@ class TooManyAttemptsError(AppError):
     code = "too_many_requests"
 
 
-@router.post("/token", status_code=201)
+@router.post(
+    "/token",
+    status_code=201,
+    responses={429: {"model": ErrorEnvelope, "description": "Too many failed attempts: wait a minute."}},
+)
 def create_token(request: Request, ctx: PublicContext, body: Annotated[TokenCreate, Body()]) -> TokenRead:
     """Exchange password and TOTP code for an expiring bearer token (audited)."""
     try:
@@ -93,5 +98,5 @@ def me(ctx: SelfService) -> MeRead:
     return MeRead(
         username=ctx.actor.username,
         is_admin=ctx.actor.is_admin,
-        roles=users.roles_of(ctx.session, user_id=ctx.actor.user_id),
+        roles=[list(pair) for pair in users.roles_of(ctx.session, user_id=ctx.actor.user_id)],
     )

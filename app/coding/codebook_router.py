@@ -212,7 +212,11 @@ def code_history(ctx: CodebookReader, code_id: uuid.UUID) -> list[RevisionOut]:
     ]
 
 
-@router.get("/projects/{project_id}/codebook.qdc")
+@router.get(
+    "/projects/{project_id}/codebook.qdc",
+    response_class=Response,
+    responses={200: {"description": "A REFI-QDA codebook file.", "content": {refi.QDC_MEDIA_TYPE: {}}}},
+)
 def export_codebook(ctx: DeidentifiedExporter, project_id: uuid.UUID) -> Response:
     """The codebook as a REFI-QDA codebook file (.qdc); audited."""
     data = refi.export_qdc(ctx, project_id=project_id)
@@ -228,7 +232,11 @@ def import_codebook(
     return import_out(refi.import_qdc(ctx, project_id=project_id, data=data))
 
 
-@router.get("/projects/{project_id}/project.qdpx")
+@router.get(
+    "/projects/{project_id}/project.qdpx",
+    response_class=Response,
+    responses={200: {"description": "A REFI-QDA project file.", "content": {refi.QDPX_MEDIA_TYPE: {}}}},
+)
 def export_project(ctx: DeidentifiedExporter, project_id: uuid.UUID) -> Response:
     """The project as a REFI-QDA project (.qdpx): codebook, approved pseudonymised texts, codings, memos."""
     data = refi.export_qdpx(ctx, project_id=project_id)

@@ -196,7 +196,16 @@ def coded_segments(ctx: CodingWriter, project_id: uuid.UUID, code_id: uuid.UUID)
     )
 
 
-@router.get("/projects/{project_id}/reports/codes/{code_id}/segments/download")
+@router.get(
+    "/projects/{project_id}/reports/codes/{code_id}/segments/download",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The coded segments as CSV or XLSX.",
+            "content": {"text/csv": {}, coding_exports.XLSX: {}},
+        }
+    },
+)
 def coded_segments_download(
     ctx: Exporter, project_id: uuid.UUID, code_id: uuid.UUID, fmt: Format = "csv"
 ) -> Response:

@@ -148,3 +148,21 @@ def test_uploads_are_never_spooled_to_disk(settings: object) -> None:
 
     assert isinstance(settings, Settings)
     assert MultiPartParser.spool_max_size > settings.max_upload_bytes
+
+
+def test_a_wrong_method_is_405_naming_every_method_of_the_path(client: TestClient) -> None:
+    response = client.request("OPTIONS", "/api/v1/auth/token")
+    assert response.status_code == 405
+    assert response.json()["error"]["code"] == "method_not_allowed"
+    assert response.headers["allow"] == "DELETE, POST"
+
+
+def test_the_openapi_schema_declares_the_error_envelope_on_api_operations(app: FastAPI) -> None:
+    spec = app.openapi()
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if path.startswith("/api/"):
+                for status in ("401", "403", "404", "422"):
+                    content = operation["responses"][status]["content"]["application/json"]
+                    assert content["schema"] == {"$ref": "#/components/schemas/ErrorEnvelope"}, (method, path)

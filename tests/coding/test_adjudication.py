@@ -32,7 +32,7 @@ def test_disagreements_wait_until_every_coder_is_done(client: TestClient, bench:
     assert get(client, bench.coder, url).status_code == 409
     done(client, bench, bench.coder)
     assert get(client, bench.coder, url).status_code == 409
-    assert get(client, bench.interviewer, url).status_code == 403
+    assert get(client, bench.interviewer, url).status_code == 404
 
 
 def test_disagreements_are_listed_per_segment_and_code_and_adjudicated(

@@ -107,4 +107,4 @@ def test_only_assignees_mark_done_and_interviewers_may_not(client: TestClient, b
     url = f"/api/v1/interviews/{bench.interview_id}/done"
     assert post(client, bench.coder, url).status_code == 404
     assign(client, bench)
-    assert post(client, bench.interviewer, url).status_code == 403
+    assert post(client, bench.interviewer, url).status_code == 404

@@ -105,7 +105,7 @@ def test_interviewers_cannot_code_and_other_projects_see_nothing(
     made = apply(client, bench.coder, bench.interview_id, PASSPORT, [bench.codes["B1"]])
     body = {"start": 0, "end": 4, "code_ids": [str(bench.codes["B1"])]}
     url = f"/api/v1/interviews/{bench.interview_id}/codings"
-    assert post(client, bench.interviewer, url, json=body).status_code == 403
+    assert post(client, bench.interviewer, url, json=body).status_code == 404
     stranger: LoggedIn = login_as(Role.CODER)
     assert get(client, stranger, url).status_code == 404
     assert post(client, stranger, url, json=body).status_code == 404

@@ -37,7 +37,7 @@ def test_the_coding_page_codes_by_form_and_highlights_the_span(client: TestClien
     coding_id = codings_of(client, bench.coder, bench.interview_id)[0]["id"]
     assert _form(client, bench.coder, f"/codings/{coding_id}/delete", {}) == 303
     assert codings_of(client, bench.coder, bench.interview_id) == []
-    assert get(client, bench.interviewer, url).status_code == 403
+    assert get(client, bench.interviewer, url).status_code == 404
 
 
 def test_assignment_and_adjudication_pages(client: TestClient, bench: Bench) -> None:

@@ -124,7 +124,7 @@ def test_the_codebook_downloads_as_a_valid_qdc(client: TestClient, world: World,
     assert "Harbour mnemonic: B1" in description
     assert "Harbour variable: tactic = S1_THREAT_DIRECT" in description
     assert (
-        get(client, world.interviewer, f"/api/v1/projects/{world.project.id}/codebook.qdc").status_code == 403
+        get(client, world.interviewer, f"/api/v1/projects/{world.project.id}/codebook.qdc").status_code == 404
     )
     events = ctx.session.scalars(select(AuditEvent).where(AuditEvent.action == "export.codebook")).all()
     assert [(event.object_id, event.reason) for event in events] == [(str(world.project.id), "qdc")]
@@ -181,7 +181,7 @@ def test_a_foreign_qdc_keeps_free_guids_and_gets_mnemonics_where_needed(
         f"/api/v1/projects/{world.project.id}/codebook.qdc",
         files={"file": ("fear.qdc", data, "application/xml")},
     )
-    assert interviewer.status_code == 403
+    assert interviewer.status_code == 404
 
 
 XXE_QDC = (
@@ -293,7 +293,7 @@ def test_the_project_downloads_as_a_valid_deidentified_qdpx(
     assert actions.count("export.project") == 1
     assert (
         get(client, bench.interviewer, f"/api/v1/projects/{bench.world.project.id}/project.qdpx").status_code
-        == 403
+        == 404
     )
 
 

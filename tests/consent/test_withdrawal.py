@@ -74,7 +74,7 @@ def test_consent_records_its_scopes_and_refuses_unknown_ones(client: TestClient,
         json={"info_sheet_version": "v1", "recorded_on": "2025-01-01", "scopes": ["sell_data"]},
     )
     assert bad.status_code == 422
-    assert get(client, world.coder, f"/api/v1/persons/{world.interviewee}/consents").status_code == 403
+    assert get(client, world.coder, f"/api/v1/persons/{world.interviewee}/consents").status_code == 404
 
 
 def test_withdrawing_segments_removes_their_text_search_entries_and_spans(

@@ -156,7 +156,7 @@ def test_coders_cannot_edit_the_guide_and_other_projects_do_not_see_it(
     response = client.put(
         f"/api/v1/projects/{world.project.id}/guide", json=GUIDE, headers={"x-csrf-token": world.coder.csrf}
     )
-    assert response.status_code == 403
+    assert response.status_code == 404
     outsider = login_as(Role.CODER)
     assert get(client, outsider, f"/api/v1/projects/{world.project.id}/guide").status_code == 404
     assert get(client, outsider, f"/api/v1/guide-questions/{key}/answers").status_code == 404

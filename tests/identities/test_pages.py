@@ -168,12 +168,12 @@ def test_coders_see_the_person_page_without_identity_or_its_controls(
     assert "UZ" in page
     assert (
         client.post(f"/persons/{person_id}/identity", data=_form(team.coder, purpose="safety")).status_code
-        == 403
+        == 404
     )
-    assert client.get(f"/persons/{person_id}/edit").status_code == 403
+    assert client.get(f"/persons/{person_id}/edit").status_code == 404
     for who in (team.auditor, team.admin):
         use(client, who)
-        assert client.get(f"/persons/{person_id}").status_code == 403
+        assert client.get(f"/persons/{person_id}").status_code == 404
     use(client, team.other_interviewer)
     assert client.get(f"/persons/{person_id}").status_code == 404
     assert client.get(f"/persons/{uuid.uuid4()}").status_code == 404

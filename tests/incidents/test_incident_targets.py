@@ -247,4 +247,4 @@ def test_the_views_page_shows_stage_summary_and_dyad_years(client: TestClient, b
     assert incident["tactic"] in page.text
     for name in INTERVIEWEE_NAMES:
         assert name not in page.text
-    assert get(client, bench.interviewer, f"/projects/{project}/incident-views").status_code == 403
+    assert get(client, bench.interviewer, f"/projects/{project}/incident-views").status_code == 404

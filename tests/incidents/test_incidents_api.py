@@ -292,7 +292,7 @@ def test_withdrawn_turn_removes_its_mentions_only(client: TestClient, bench: Ben
 
 def test_interviewer_cannot_reach_incidents(client: TestClient, bench: Bench) -> None:
     response = get(client, bench.interviewer, f"/api/v1/projects/{bench.world.project.id}/incidents")
-    assert response.status_code == 403
+    assert response.status_code == 404
 
 
 def test_incident_level_agreement_matches_two_coders_extractions(client: TestClient, bench: Bench) -> None:
@@ -320,7 +320,7 @@ def test_incident_level_agreement_matches_two_coders_extractions(client: TestCli
         params={"coder_a": str(bench.coder.user.id), "coder_b": str(bench.coder.user.id)},
     )
     assert same.status_code == 422
-    assert get(client, bench.interviewer, url, params=params).status_code == 403
+    assert get(client, bench.interviewer, url, params=params).status_code == 404
 
 
 def test_a_provenance_link_shows_the_span_on_the_coding_page(client: TestClient, bench: Bench) -> None:

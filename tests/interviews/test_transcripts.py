@@ -163,7 +163,7 @@ def test_coders_cannot_read_before_approval_and_can_after(client: TestClient, wo
         get(
             client, world.coder, f"/api/v1/interviews/{interview['id']}/transcripts/latest/identified"
         ).status_code
-        == 403
+        == 404
     )
 
 
@@ -425,7 +425,7 @@ def test_uploading_to_another_projects_interview_is_not_found(
     other = login_as(Role.INTERVIEWER)
     response = upload(client, other, interview["id"], "t.txt", TXT.encode())
     assert response.status_code == 404
-    assert upload(client, world.coder, interview["id"], "t.txt", TXT.encode()).status_code == 403
+    assert upload(client, world.coder, interview["id"], "t.txt", TXT.encode()).status_code == 404
     assert upload(client, world.interviewer, str(uuid.uuid4()), "t.txt", TXT.encode()).status_code == 404
 
 
@@ -477,7 +477,7 @@ def test_the_interviewer_maps_speech_to_text_speakers_to_roles_before_approval(
         headers={"x-csrf-token": world.interviewer.csrf},
     )
     assert bad.status_code == 422
-    assert get(client, world.coder, f"/api/v1/interviews/{interview['id']}/speakers").status_code == 403
+    assert get(client, world.coder, f"/api/v1/interviews/{interview['id']}/speakers").status_code == 404
     post(client, world.interviewer, f"/api/v1/interviews/{interview['id']}/transcripts/latest/approve")
     read = get(
         client, world.coder, f"/api/v1/interviews/{interview['id']}/transcripts/latest/pseudonymised"
