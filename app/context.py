@@ -2,6 +2,9 @@
 
 Services take a `Context` so that they cannot forget the audit log: `ctx.audit(...)` writes the entry in
 the same transaction as the change it records, and if it cannot be written the whole operation fails.
+In a read-only unit of work (a route marked `app.deps.reads_only`) there is no change to share a
+transaction with: the entry is validated at once and kept for the group commit that makes it durable
+before the response is sent (app/audit/group_commit.py); if that fails, the request fails with no content.
 """
 
 from __future__ import annotations
@@ -11,9 +14,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from app.audit import group_commit
 from app.audit import service as audit_log
 from app.audit.service import Outcome
 from app.auth.actor import Actor
+from app.db import is_read_only
 from app.runtime import Runtime
 
 
@@ -35,10 +40,8 @@ class Context:
         outcome: Outcome = Outcome.OK,
         reason: str | None = None,
     ) -> None:
-        """Append an audit entry (opaque ids only) in this transaction."""
-        audit_log.record(
-            self.session,
-            keys=self.runtime.keys,
+        """Append an audit entry (opaque ids only) in this transaction, or for a read, at its group commit."""
+        pending = audit_log.entry(
             action=action,
             actor_id=self.actor.user_id if self.actor else None,
             actor_role=self.actor.role_label if self.actor else None,
@@ -48,3 +51,8 @@ class Context:
             outcome=outcome,
             reason=reason,
         )
+        if is_read_only(self.session):
+            self.runtime.keys  # noqa: B018 - sealed keys refuse the read now (503), as a direct append would
+            group_commit.defer(self.session, pending)
+        else:
+            audit_log.append(self.session, keys=self.runtime.keys, entries=[pending])

@@ -14,18 +14,28 @@ SQLITE_BUSY when another writer committed in between, instead of waiting. This a
 appends on SQLite; on PostgreSQL they are serialised by an advisory lock (app/audit). WAL lets
 readers proceed during a write; `secure_delete` overwrites freed pages so deleted ciphertext and wrapped keys
 do not linger in the file; foreign keys are enforced.
+
+Read-only units of work (`read_unit_of_work`). A request whose only write would be its audit entries (a
+sensitive read) runs its reads in a read-only transaction: a deferred BEGIN on SQLite, so it takes no write
+lock, and `SET TRANSACTION READ ONLY` on PostgreSQL. Its audit entries and small bookkeeping updates
+(`touch`, such as a session's last-seen time) are collected on the session instead of written, and handed
+after the read to the process's group committer (app/audit/group_commit.py), which makes them durable
+before the response leaves. Such a session cannot write by mistake: a flush with changes or an ORM
+INSERT/UPDATE/DELETE raises `ReadOnlyUnitOfWorkError` (and PostgreSQL refuses any other write), so content
+can never be served without the writes it needs. Writes that change data always take the ordinary
+`unit_of_work`, with their audit entry in the same transaction.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy import DateTime, Engine, MetaData, Update, create_engine, event
+from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -92,6 +102,12 @@ def _sqlite_on_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
+def _postgresql_on_begin(connection: Any) -> None:
+    # The database itself then refuses any write a read-only unit of work might attempt.
+    if connection.get_execution_options().get("read_only", False):
+        connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+
+
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     """Create the one engine of a process, tuned for its backend."""
     if url.startswith("sqlite"):
@@ -99,12 +115,93 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    if engine.dialect.name == "postgresql":
+        event.listen(engine, "begin", _postgresql_on_begin)
+    return engine
+
+
+# ---- read-only units of work -----------------------------------------------------------------------
+
+_READ_ONLY = "harbour.read_only"
+_DEFERRED_WRITES = "harbour.deferred_writes"
+
+
+class ReadOnlyUnitOfWorkError(RuntimeError):
+    """A read-only unit of work tried to write: a programming error (the route is not a pure read)."""
+
+
+def is_read_only(session: Session) -> bool:
+    """Whether this session is a read-only unit of work (its audit entries are group-committed)."""
+    return bool(session.info.get(_READ_ONLY, False))
+
+
+def _refuse_flush(session: Session, _context: Any, _instances: Any) -> None:
+    if is_read_only(session) and (
+        session.new or session.deleted or any(session.is_modified(row) for row in session.dirty)
+    ):
+        raise ReadOnlyUnitOfWorkError("a read-only unit of work may not change rows")
+
+
+def _refuse_dml(state: ORMExecuteState) -> None:
+    if is_read_only(state.session) and (state.is_insert or state.is_update or state.is_delete):
+        raise ReadOnlyUnitOfWorkError("a read-only unit of work may not change rows")
 
 
 def make_sessionmaker(bind: Any) -> sessionmaker[Session]:
     """Sessions that keep loaded objects usable after commit (responses are built after it)."""
-    return sessionmaker(bind=bind, expire_on_commit=False, autoflush=True)
+    factory = sessionmaker(bind=bind, expire_on_commit=False, autoflush=True)
+    event.listen(factory, "before_flush", _refuse_flush)
+    event.listen(factory, "do_orm_execute", _refuse_dml)
+    return factory
+
+
+def touch(session: Session, statement: Update) -> None:
+    """A small idempotent bookkeeping UPDATE (a last-seen time): run now, or after a read-only unit of work.
+
+    In a read-only unit of work the statement is kept and executed by the group committer, in the same
+    transaction as the request's audit entries, before the response is sent.
+    """
+    if is_read_only(session):
+        session.info.setdefault(_DEFERRED_WRITES, []).append(statement)
+    else:
+        session.execute(statement)
+
+
+def deferred_writes(session: Session) -> list[Update]:
+    """The `touch` statements a read-only unit of work has kept (taken: a second call returns none)."""
+    writes: list[Update] = session.info.pop(_DEFERRED_WRITES, [])
+    return writes
+
+
+@contextmanager
+def read_unit_of_work(
+    factory: sessionmaker[Session], *, after_read: Callable[[Session], Callable[[], None] | None]
+) -> Iterator[Session]:
+    """A read-only transaction (no write lock); `after_read` collects what must be durable before replying.
+
+    After the body succeeded, `after_read(session)` takes the kept audit entries and writes and returns a
+    function that makes them durable (or None if there are none); the read transaction is ended and the
+    connection released before that function runs, so waiting for a group commit holds no connection. Any
+    error, in the body or while making the writes durable, propagates: the caller never sends content.
+    """
+    session = factory()
+    session.info[_READ_ONLY] = True
+    make_durable: Callable[[], None] | None = None
+    try:
+        session.connection(execution_options={"read_only": True})
+        yield session
+        make_durable = after_read(session)
+        # Nothing to write (the guards saw to that): this ends the read snapshot and, unlike a rollback,
+        # keeps loaded objects usable for the response.
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+    if make_durable is not None:
+        make_durable()
 
 
 @contextmanager

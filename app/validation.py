@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from app.errors import InvalidInputError
 
@@ -18,3 +19,16 @@ def handle(value: str, *, what: str) -> str:
             "letter or digit"
         )
     return cleaned
+
+
+# Bidirectional embeddings, overrides and isolates: they reorder what a reader sees ("spoofed" labels).
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def shown_text(value: str, *, what: str) -> str:
+    """Refuse a label that would display differently from what it is: bidi controls or nothing visible."""
+    if any(char in _BIDI_CONTROLS for char in value):
+        raise InvalidInputError(f"{what} must not contain bidirectional control characters")
+    if value and not any(unicodedata.category(char)[0] in "LNPS" for char in value):
+        raise InvalidInputError(f"{what} must contain at least one visible character")
+    return value

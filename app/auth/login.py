@@ -5,6 +5,10 @@ Throttling counts failures per account name and per client address over a slidin
 attacker to inflict. Both keys are stored only as keyed hashes (no addresses or unknown usernames in the
 database). An unknown user costs the same argon2 verification as a wrong password, and both get the same
 answer, so neither the body nor the timing tells whether an account exists.
+
+The argon2 work runs outside the database transaction and through the process's password gate
+(app/runtime.py): a login storm neither holds SQLite's write lock during its hashes nor takes every core.
+When the gate is full the login gets 503 with Retry-After, the same for known and unknown users.
 """
 
 from __future__ import annotations
@@ -85,12 +89,20 @@ def authenticate(ctx: Context, *, username: str, password: str, code: str, clien
         ctx.audit("auth.login", outcome=Outcome.DENIED, reason="throttled")
         return LoginResult(LoginOutcome.THROTTLED)
     user = ctx.session.scalars(select(User).where(User.username == username.strip().lower())).one_or_none()
-    passwords = ctx.runtime.passwords
+    # argon2 runs outside any transaction: on SQLite every transaction holds the write lock (BEGIN
+    # IMMEDIATE), and a login storm must not stall every writer, audit group commits included, for its
+    # hashes. Nothing of this login is written yet; what follows runs in a new transaction.
+    ctx.session.commit()
+    passwords = ctx.runtime.passwords  # gated: at most a few argon2 at once per process (app/runtime.py)
     if user is None or user.status != UserStatus.ACTIVE:
         passwords.dummy_verify(password)
         valid = False
     else:
         valid = passwords.verify(user.password_hash, password)
+    if valid and user is not None:
+        # Re-read (and on PostgreSQL lock) the user: a TOTP code is checked against the latest counter.
+        ctx.session.refresh(user, with_for_update={"key_share": True})
+        valid = user.status == UserStatus.ACTIVE
     if valid and user is not None and user.totp_enrolled_at is not None:
         secret = totp_store.load(ctx, user)
         counter = totp.verify(

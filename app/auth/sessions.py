@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.actor import Actor
 from app.auth.models import ApiToken, AuthSession, Membership, Role, SessionStage, User, UserStatus
+from app.db import touch
 from app.runtime import Runtime
 from crypto.keyring import Zone
 
@@ -86,7 +87,8 @@ def find(session: Session, runtime: Runtime, *, sid: str) -> AuthSession | None:
     if now >= row.expires_at or now - row.last_seen_at >= idle:
         return None
     if now - row.last_seen_at >= _TOUCH_EVERY:
-        row.last_seen_at = now
+        # Through `touch`: a read-only unit of work (app.deps.reads_only) keeps it for its group commit.
+        touch(session, update(AuthSession).where(AuthSession.id == row.id).values(last_seen_at=now))
     return row
 
 
@@ -138,7 +140,7 @@ def find_token(session: Session, runtime: Runtime, *, clear: str) -> ApiToken | 
     now = runtime.clock()
     if row is None or row.revoked_at is not None or now >= row.expires_at:
         return None
-    row.last_used_at = now
+    touch(session, update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
     return row
 
 

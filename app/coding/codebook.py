@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app import validation
 from app.auth.policy import Action
 from app.coding.models import Code, CodebookVersion, CodeRevision
 from app.context import Context
@@ -157,7 +158,8 @@ def _reveal(cipher: FieldCipher, row: object, column: str) -> str:
 
 
 def _text(value: str | None, *, what: str, limit: int = MAX_TEXT, required: bool = False) -> str:
-    text = " ".join((value or "").split())
+    """Collapse whitespace and check a code's text: length, presence, and that it shows what it is."""
+    text = validation.shown_text(" ".join((value or "").split()), what=what)
     if required and not text:
         raise InvalidInputError(f"{what} must not be empty")
     if len(text) > limit:

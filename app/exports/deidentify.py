@@ -37,8 +37,6 @@ every free-text column added after it was written.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 import re
 import secrets
@@ -75,6 +73,8 @@ class ExportKeys:
 
 
 _KIND = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+_BASE32 = "abcdefghijklmnopqrstuvwxyz234567"  # RFC 4648 base 32, lower case
+_BASE32_PAIRS: Final = tuple(first + second for first in _BASE32 for second in _BASE32)
 
 
 def keyed_id(key: ExportKeys, kind: str, value: uuid.UUID | str) -> str:
@@ -82,8 +82,20 @@ def keyed_id(key: ExportKeys, kind: str, value: uuid.UUID | str) -> str:
     if not _KIND.match(kind):
         raise ValueError(f"bad id kind {kind!r}")
     canonical = str(value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)))
-    mac = hmac.new(key.key, f"{kind}\x00{canonical}".encode(), hashlib.sha256).digest()
-    return base64.b32encode(mac).decode("ascii")[:ID_CHARS].lower()
+    mac = hmac.digest(key.key, f"{kind}\x00{canonical}".encode(), "sha256")
+    # The first 12 base-32 characters of the MAC are its first 60 bits, 5 bits a character: read them as one
+    # integer and spell it two characters (10 bits) at a time. Same result as `b32encode(mac)[:12].lower()`
+    # (tests/exports/test_deidentify.py) at a fraction of the cost: exports key hundreds of thousands of ids.
+    bits = int.from_bytes(mac[:8], "big") >> 4
+    pairs = _BASE32_PAIRS
+    return (
+        pairs[bits >> 50]
+        + pairs[(bits >> 40) & 1023]
+        + pairs[(bits >> 30) & 1023]
+        + pairs[(bits >> 20) & 1023]
+        + pairs[(bits >> 10) & 1023]
+        + pairs[bits & 1023]
+    )
 
 
 def suppress_small_cells(

@@ -10,6 +10,7 @@ data table only (its dictionary is the same list, shown with the export). Audite
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -101,11 +102,24 @@ def _columns(dictionary: Sequence[tuple[str, str]]) -> list[str]:
 
 
 def _row(values: dict[str, Any], dictionary: Sequence[tuple[str, str]]) -> list[Cell]:
-    kept = strip_free_text(values, set(_columns(dictionary)))
-    return [kept.get(name) for name in _columns(dictionary)]
+    return _picker(dictionary)(values)
 
 
+def _picker(dictionary: Sequence[tuple[str, str]]) -> Callable[[dict[str, Any]], list[Cell]]:
+    """`_row` for many rows of one table: the allowlist and the column order worked out once."""
+    columns = _columns(dictionary)
+    allowed = set(columns)
+
+    def pick(values: dict[str, Any]) -> list[Cell]:
+        kept = strip_free_text(values, allowed)
+        return [kept.get(name) for name in columns]
+
+    return pick
+
+
+@functools.lru_cache(maxsize=1024)
 def _geo(code: str | None) -> str | None:
+    # Cached: a handful of country codes recur on every row (codes, not personal data).
     return generalise_geo(code, "country") if code else None
 
 
@@ -117,11 +131,12 @@ def incident_rows(ctx: Context, project_id: uuid.UUID, keys: ExportKeys) -> list
     """One de-identified row per incident."""
     rows = []
     targets = incidents.target_ids(ctx, project_id)
-    for item in incidents.list_incidents(ctx, project_id=project_id):
+    pick = _picker(INCIDENT_DICTIONARY)
+    for item in incidents.incident_export_rows(ctx, project_id=project_id):
         mine = targets.get(item.id, [])
         co_targets = sorted(keys.id("person", p) for p, role in mine if role != "primary")
         rows.append(
-            _row(
+            pick(
                 {
                     "incident_id": keys.id("incident", item.id),
                     "target_id": keys.id("person", item.target_person_id) if item.target_person_id else None,
@@ -147,8 +162,7 @@ def incident_rows(ctx: Context, project_id: uuid.UUID, keys: ExportKeys) -> list
                     "fh_comparable": item.fh_comparable,
                     "n_mentions": item.n_mentions,
                     "coding_status": item.status,
-                },
-                INCIDENT_DICTIONARY,
+                }
             )
         )
     return rows
@@ -184,7 +198,7 @@ def reprisal_rows(ctx: Context, project_id: uuid.UUID, keys: ExportKeys) -> list
 def person_rows(ctx: Context, project_id: uuid.UUID, keys: ExportKeys) -> list[list[Cell]]:
     """Pseudonymous attributes of the persons the incidents and reprisals concern (never identity)."""
     wanted: set[uuid.UUID] = set()
-    for item in incidents.list_incidents(ctx, project_id=project_id):
+    for item in incidents.incident_export_rows(ctx, project_id=project_id):
         if item.target_person_id:
             wanted.add(item.target_person_id)
     for mine in incidents.target_ids(ctx, project_id).values():
@@ -219,7 +233,7 @@ def summary_rows(ctx: Context, project_id: uuid.UUID) -> list[list[Cell]]:
     """Counts by stage x residence state x year, cells below k suppressed (complementary within a stage and
     residence state)."""
     counts: dict[tuple[int, str, int | None], int] = {}
-    for item in incidents.list_incidents(ctx, project_id=project_id):
+    for item in incidents.incident_export_rows(ctx, project_id=project_id):
         key = (
             item.stage,
             _geo(item.residence_state) or "XX",

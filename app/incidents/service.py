@@ -1094,6 +1094,48 @@ def list_incidents(
     return list(ctx.session.scalars(query.order_by(Incident.onset_min, Incident.created_at, Incident.id)))
 
 
+# The clear, de-identifiable columns an incident export reads (never `summary`, `overrides` or who locked it).
+EXPORT_COLUMNS = (
+    Incident.id,
+    Incident.target_person_id,
+    Incident.tactic,
+    Incident.stage,
+    Incident.origin_state,
+    Incident.locus_state,
+    Incident.residence_state,
+    Incident.onset_min,
+    Incident.onset_max,
+    Incident.onset_precision,
+    Incident.completion_status,
+    Incident.perpetrator_type,
+    Incident.host_cooperation,
+    Incident.legal_instrument,
+    Incident.outcome,
+    Incident.occurrence_confidence,
+    Incident.attribution_confidence,
+    Incident.evidence_basis,
+    Incident.conflict_flags,
+    Incident.fh_comparable,
+    Incident.n_mentions,
+    Incident.status,
+)
+
+
+def incident_export_rows(ctx: Context, *, project_id: uuid.UUID) -> Sequence[Any]:
+    """A project's incidents as plain rows of `EXPORT_COLUMNS`, in `list_incidents`' order; audited as it is.
+
+    For exports of 100,000 incidents: one SELECT of the columns they publish, without building (and
+    identity-mapping) an ORM object per incident, which cost more than everything else the export does.
+    """
+    _require(ctx, project_id)
+    ctx.audit("incident.list", object_type="project", object_id=project_id, project_id=project_id)
+    return ctx.session.execute(
+        select(*EXPORT_COLUMNS)
+        .where(Incident.project_id == project_id)
+        .order_by(Incident.onset_min, Incident.created_at, Incident.id)
+    ).all()
+
+
 def list_reprisals(ctx: Context, *, project_id: uuid.UUID) -> list[FamilyReprisalEvent]:
     """A project's family reprisal events; audited."""
     _require(ctx, project_id)

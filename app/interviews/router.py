@@ -13,6 +13,7 @@ from fastapi import APIRouter, File, Query, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.context import Context
+from app.deps import reads_only
 from app.errors import PayloadTooLargeError
 from app.interviews import service as interviews
 from app.interviews.dependencies import (
@@ -102,12 +103,14 @@ def upload_transcript(
 
 
 @router.get("/interviews/{interview_id}/transcripts/latest/identified")
+@reads_only
 def read_identified(ctx: IdentifiedReader, interview_id: uuid.UUID) -> IdentifiedTranscriptRead:
     """The latest version's identified text with speaker labels (audited)."""
     return IdentifiedTranscriptRead.of(interviews.read_identified(ctx, interview_id=interview_id))
 
 
 @router.get("/interviews/{interview_id}/transcripts/latest/pseudonymised")
+@reads_only
 def read_pseudonymised(ctx: TranscriptReader, interview_id: uuid.UUID) -> PseudonymisedTranscriptRead:
     """The pseudonymised text: the latest approved version for coders (audited)."""
     return PseudonymisedTranscriptRead.of(interviews.read_pseudonymised(ctx, interview_id=interview_id))

@@ -212,6 +212,9 @@ def test_editing_keeps_the_id_bumps_the_version_and_records_history(
         ({"mnemonic": "B 1"}, "mnemonic"),
         ({"mnemonic": "B2"}, "already used"),
         ({"name": "   "}, "must not be empty"),
+        ({"name": "\u200b\u200d\u2060"}, "visible character"),  # zero-width only: shows as nothing
+        ({"name": "Threat \u202egnirahs"}, "bidirectional"),  # a right-to-left override spoofs the label
+        ({"definition": "Reads \u2067backwards\u2069."}, "bidirectional"),
         ({"variable_field": "Tactic!"}, "incident field"),
     ],
 )

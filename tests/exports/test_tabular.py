@@ -80,3 +80,74 @@ def test_a_row_of_the_wrong_width_is_refused() -> None:
         to_csv([["a", "b"]], ["one"])
     with pytest.raises(ValueError, match="cells"):
         to_xlsx([Sheet("s", ["one"], [["a", "b"]])])
+
+
+def _openpyxl_xlsx(sheets: list[Sheet]) -> bytes:
+    """The writer this module used before its own: openpyxl write-only, text cells forced to strings."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    from app.exports.tabular import _sheet_title, _xlsx_text
+
+    workbook = Workbook(write_only=True)
+    taken: set[str] = set()
+    for sheet in sheets:
+        worksheet = workbook.create_sheet(_sheet_title(sheet.title, taken))
+        cells = []
+        for column in sheet.columns:
+            cell = WriteOnlyCell(worksheet, value=_xlsx_text(column))
+            cell.data_type = "s"
+            cell.font = Font(bold=True)
+            cells.append(cell)
+        worksheet.append(cells)
+        for row in sheet.rows:
+            made = []
+            for value in row:
+                cell = WriteOnlyCell(worksheet, value=_xlsx_text(value) if isinstance(value, str) else value)
+                if isinstance(value, str):
+                    cell.data_type = "s"
+                made.append(cell)
+            worksheet.append(made)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _cells(data: bytes) -> list[tuple[str, list[list[tuple[Any, str, bool]]]]]:
+    workbook = openpyxl.load_workbook(io.BytesIO(data))
+    return [
+        (
+            sheet.title,
+            [[(cell.value, cell.data_type, bool(cell.font.b)) for cell in row] for row in sheet.iter_rows()],
+        )
+        for sheet in workbook.worksheets
+    ]
+
+
+def test_the_streamed_workbook_reads_back_exactly_as_openpyxls_did() -> None:
+    tricky: list[Any] = [
+        ATTACK, "", " lead", "trail ", 'a&b<c>d"e\'f', "x\ry\nz\r\n", "#N/A", "TRUE", "0123", "Тавор",
+        "a\x01b", "z" * (XLSX_CELL_LIMIT + 5), 0, -7, 2**40, 2.5, -0.125, 1e-7, True, False, None, "@x",
+        "\tx",
+    ]  # fmt: skip
+    columns = [f"c{n}" for n in range(len(tricky))]
+    sheets = [
+        Sheet("incidents", columns, [tricky, list(reversed(tricky)), [None] * len(tricky)]),
+        Sheet("a/b:c[d]", ["=h", "plain"], [["k", 1]]),
+        Sheet("incidents", ["x"], []),
+        Sheet("dictionary", ["column", "meaning"], [["tactic", "V1 tactic & more <here>."]]),
+    ]
+    assert _cells(to_xlsx(sheets)) == _cells(_openpyxl_xlsx(sheets))
+
+
+def test_the_csv_cells_are_the_ones_the_per_cell_writer_made() -> None:
+    from app.exports.tabular import _csv_value
+
+    rows: list[list[Any]] = [[ATTACK, "", "-1", 3, -2, 2.5, True, False, None, "x,y", 'q"q', "\tx", "Тавор"]]
+    columns = [f"c{n}" for n in range(len(rows[0]))]
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(columns)
+    writer.writerows([[_csv_value(value) for value in row] for row in rows])
+    assert to_csv(rows, columns) == buffer.getvalue().encode("utf-8-sig")
