@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy import ColumnElement, func, select
 
 from app.audit.models import AuditEvent
-from app.audit.router import EventFilters, run_verify, search
+from app.audit.router import EventFilters, run_verify, search, visible_to
 from app.auth.deps import AuditReader
 from app.context import Context
 from app.web.pagination import PagingDep
@@ -57,9 +57,9 @@ def audit_page(
     )
 
 
-def _matching(filters: EventFilters) -> list[ColumnElement[bool]]:
-    """The page's filters as conditions (the same ones `search` applies)."""
-    conditions: list[ColumnElement[bool]] = []
+def _matching(ctx: Context, filters: EventFilters) -> list[ColumnElement[bool]]:
+    """The page's scope and filters as conditions (the same ones `search` applies)."""
+    conditions: list[ColumnElement[bool]] = [visible_to(ctx)]
     if filters.action:
         conditions.append(AuditEvent.action == filters.action)
     if filters.outcome:
@@ -71,7 +71,8 @@ def _matching(filters: EventFilters) -> list[ColumnElement[bool]]:
 
 def _count(ctx: Context, filters: EventFilters) -> int:
     """How many entries match the filters."""
-    return ctx.session.scalar(select(func.count()).select_from(AuditEvent).where(*_matching(filters))) or 0
+    counted = select(func.count()).select_from(AuditEvent).where(*_matching(ctx, filters))
+    return ctx.session.scalar(counted) or 0
 
 
 def _start_of_page(ctx: Context, filters: EventFilters, offset: int) -> int | None:
@@ -80,7 +81,7 @@ def _start_of_page(ctx: Context, filters: EventFilters, offset: int) -> int | No
         return None
     seq = ctx.session.scalar(
         select(AuditEvent.seq)
-        .where(*_matching(filters))
+        .where(*_matching(ctx, filters))
         .order_by(AuditEvent.seq.desc())
         .offset(offset - 1)
         .limit(1)

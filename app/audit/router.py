@@ -8,10 +8,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
+from sqlalchemy import ColumnElement, and_, or_, select
 
 from app.audit import service as audit_log
 from app.audit.models import AuditEvent
 from app.auth.deps import AuditReader, AuditVerifier
+from app.auth.models import Membership
 from app.auth.policy import Action
 from app.context import Context
 from app.errors import InvalidInputError, NotFoundError
@@ -73,6 +75,21 @@ class EventFilters(BaseModel):
     limit: int = 50
 
 
+def visible_to(ctx: Context) -> ColumnElement[bool]:
+    """What an auditor may see: entries of the projects they audit, and entries outside any project (logins,
+    refusals, command-line work) by the members of those projects or by no one (anonymous, the system)."""
+    assert ctx.actor is not None  # noqa: S101 - require() always sets the actor
+    projects = ctx.actor.project_ids(Action.AUDIT_READ)
+    members = select(Membership.user_id).where(Membership.project_id.in_(projects))
+    return or_(
+        AuditEvent.project_id.in_(projects),
+        and_(
+            AuditEvent.project_id.is_(None),
+            or_(AuditEvent.actor_id.is_(None), AuditEvent.actor_id.in_(members)),
+        ),
+    )
+
+
 def search(ctx: Context, filters: EventFilters) -> AuditPage:
     """Run a filtered query of the log (itself audited as a read of the log)."""
     if not 1 <= filters.limit <= MAX_PAGE:
@@ -89,6 +106,7 @@ def search(ctx: Context, filters: EventFilters) -> AuditPage:
         until=filters.until,
         limit=filters.limit,
         before_seq=filters.before_seq,
+        visible=visible_to(ctx),
     )
     ctx.audit("audit.read")
     next_before = events[-1].seq if len(events) == filters.limit else None

@@ -56,7 +56,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Dialect, Select, column, select, table, text
+from sqlalchemy import ColumnElement, Dialect, Select, column, select, table, text
 from sqlalchemy.orm import Session
 
 from app.audit.models import HASH_SIZE, AuditCheckpoint, AuditEvent
@@ -729,11 +729,17 @@ def list_events(
     until: datetime | None = None,
     limit: int = 50,
     before_seq: int | None = None,
+    visible: ColumnElement[bool] | None = None,
 ) -> list[AuditEvent]:
-    """Entries newest first, scoped to projects (None: every project and the global entries), keyset-paged."""
+    """Entries newest first, scoped to projects (None: every project and the global entries), keyset-paged.
+
+    `visible` is an extra scope condition (the auditor's, see app/audit/router.py `visible_to`).
+    """
     statement: Select[tuple[AuditEvent]] = select(AuditEvent)
     if project_ids is not None:
         statement = statement.where(AuditEvent.project_id.in_(project_ids))
+    if visible is not None:
+        statement = statement.where(visible)
     if actor_id is not None:
         statement = statement.where(AuditEvent.actor_id == actor_id)
     if action is not None:

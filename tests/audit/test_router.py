@@ -6,10 +6,12 @@ from collections.abc import Callable
 
 from fastapi.testclient import TestClient
 
+from app.audit import service as audit_log
 from app.auth import sessions
 from app.auth.models import Role
 from app.context import Context
 from app.identities import service as identities
+from app.projects.models import Project
 from tests import factories
 from tests.auth_support import Clock, LoggedIn, use
 
@@ -85,3 +87,42 @@ def test_the_access_report_shows_who_touched_one_person(
     missing = client.get("/api/v1/audit/access-report", params={"pseudonym": "No-Such-Pseudonym-1"})
     assert other.status_code == missing.status_code == 404
     assert other.json() == missing.json()
+
+
+def test_an_auditor_sees_only_the_entries_of_the_projects_they_audit(
+    client: TestClient, ctx: Context, login_as: Callable[..., LoggedIn], clock: Clock
+) -> None:
+    auditor = login_as(Role.AUDITOR)
+    outsider = login_as(Role.INTERVIEWER)  # a member of another project only
+    colleague = login_as(Role.INTERVIEWER, project_name=_project_name(ctx, auditor))
+    assert outsider.project_id != auditor.project_id
+
+    marks = {
+        "other_project": {"project_id": outsider.project_id, "actor_id": outsider.user.id},
+        "other_member": {"project_id": None, "actor_id": outsider.user.id},
+        "own_project": {"project_id": auditor.project_id, "actor_id": colleague.user.id},
+        "own_member": {"project_id": None, "actor_id": colleague.user.id},
+        "anonymous": {"project_id": None, "actor_id": None},
+    }
+    for name, where in marks.items():
+        audit_log.record(
+            ctx.session,
+            keys=ctx.runtime.keys,
+            action="scope.probe",
+            actor_role=None,
+            object_type="probe",
+            object_id=name,
+            **where,  # type: ignore[arg-type]
+        )
+    ctx.session.flush()
+    use(client, auditor)
+    listed = client.get("/api/v1/audit/events", params={"action": "scope.probe", "limit": 500}).json()
+    assert {event["object_id"] for event in listed["events"]} == {"own_project", "own_member", "anonymous"}
+    page = client.get("/audit", params={"action": "scope.probe"}).text  # the page shows ids cut to 8
+    assert [name[:8] in page for name in marks] == [False, False, True, True, True]
+
+
+def _project_name(ctx: Context, who: LoggedIn) -> str:
+    project = ctx.session.get(Project, who.project_id)
+    assert project is not None
+    return project.name
