@@ -3,6 +3,7 @@ get 503 with Retry-After, the same for known and unknown users."""
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -12,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from app.auth.models import Role
 from app.runtime import (
+    PASSWORD_NICENESS,
     GatedPasswords,
     PasswordGate,
     PasswordWorkBusyError,
@@ -110,3 +112,20 @@ def test_a_full_gate_answers_503_with_retry_after_for_known_and_unknown_users(
     assert response.status_code == 503
     assert response.headers["retry-after"] == "2"
     assert response.json()["error"]["code"] == "unavailable"
+
+
+def test_password_work_runs_below_the_priority_of_requests() -> None:
+    gate = PasswordGate(1, max_waiting=1, wait_seconds=1.0)
+    hasher = GatedPasswords(FAST_TEST_PARAMS, gate)
+
+    def niceness() -> tuple[str, int]:
+        thread = threading.current_thread()
+        return thread.name, os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    name, nice = hasher._on_worker(niceness)
+    here = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert name.startswith("harbour-argon2")
+    assert nice == here + PASSWORD_NICENESS
+    # Re-entry from the worker (verify -> dummy verify) runs in place instead of waiting for its own slot.
+    assert hasher.verify(hasher.hash("a long enough passphrase"), "x" * (MAX_PASSWORD_CHARS + 1)) is False
+    assert hasher.verify(hasher.hash("a long enough passphrase"), "a long enough passphrase") is True
