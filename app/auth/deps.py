@@ -57,14 +57,13 @@ def _authenticate(
     """Find the caller from a bearer token or the session cookie (database work: run in the thread pool)."""
     authorization = request.headers.get("authorization", "")
     if authorization.lower().startswith("bearer "):
-        token = sessions.find_token(session, runtime, clear=authorization[7:].strip())
-        if token is None:
-            raise UnauthenticatedError("Missing, expired or revoked token.")
-        actor = sessions.actor_for(session, user_id=token.user_id, token_id=token.id)
+        actor = sessions.token_actor(session, runtime, clear=authorization[7:].strip())
         if actor is None:
             raise UnauthenticatedError("Missing, expired or revoked token.")
         request.state.actor = actor
-        Context(session, runtime, actor).audit("auth.token_use", object_type="api_token", object_id=token.id)
+        Context(session, runtime, actor).audit(
+            "auth.token_use", object_type="api_token", object_id=actor.token_id
+        )
         return actor, None
     sid = request.cookies.get(cookie_name(runtime))
     row = sessions.find(session, runtime, sid=sid) if sid else None

@@ -20,6 +20,7 @@ from app.auth.deps import require
 from app.auth.policy import Action
 from app.coding import codebook, refi
 from app.context import Context
+from app.deps import reads_only
 from app.errors import PayloadTooLargeError
 from app.projects.models import Project
 
@@ -162,6 +163,7 @@ def _project_name(ctx: Context, project_id: uuid.UUID) -> str:
 
 
 @router.get("/projects/{project_id}/codebook")
+@reads_only
 def get_codebook(ctx: CodebookReader, project_id: uuid.UUID) -> CodebookOut:
     """The project's current codebook: every current code, depth-first, with parents and depths."""
     codes = codebook.tree(ctx, project_id=project_id)
@@ -204,6 +206,7 @@ def retire_code(ctx: CodebookManager, code_id: uuid.UUID) -> CodeOut:
 
 
 @router.get("/codes/{code_id}/history")
+@reads_only
 def code_history(ctx: CodebookReader, code_id: uuid.UUID) -> list[RevisionOut]:
     """Every revision of a code, oldest first."""
     return [
@@ -217,6 +220,7 @@ def code_history(ctx: CodebookReader, code_id: uuid.UUID) -> list[RevisionOut]:
     response_class=Response,
     responses={200: {"description": "A REFI-QDA codebook file.", "content": {refi.QDC_MEDIA_TYPE: {}}}},
 )
+@reads_only
 def export_codebook(ctx: DeidentifiedExporter, project_id: uuid.UUID) -> Response:
     """The codebook as a REFI-QDA codebook file (.qdc); audited."""
     data = refi.export_qdc(ctx, project_id=project_id)
@@ -237,6 +241,7 @@ def import_codebook(
     response_class=Response,
     responses={200: {"description": "A REFI-QDA project file.", "content": {refi.QDPX_MEDIA_TYPE: {}}}},
 )
+@reads_only
 def export_project(ctx: DeidentifiedExporter, project_id: uuid.UUID) -> Response:
     """The project as a REFI-QDA project (.qdpx): codebook, approved pseudonymised texts, codings, memos."""
     data = refi.export_qdpx(ctx, project_id=project_id)

@@ -12,6 +12,7 @@ from app.auth.deps import require
 from app.auth.policy import Action
 from app.coding import agreement, reports
 from app.context import Context
+from app.deps import reads_only
 from app.exports import codings as coding_exports
 from app.exports.router import download
 from app.exports.tabular import Sheet
@@ -140,6 +141,7 @@ def agreement_out(report: reports.AgreementReport) -> AgreementReportOut:
 
 
 @router.get("/interviews/{interview_id}/agreement")
+@reads_only
 def interview_agreement(
     ctx: CodingWriter, interview_id: uuid.UUID, coder_ids: CoderIds = None
 ) -> AgreementReportOut:
@@ -148,6 +150,7 @@ def interview_agreement(
 
 
 @router.get("/projects/{project_id}/agreement")
+@reads_only
 def project_agreement(
     ctx: CodingWriter, project_id: uuid.UUID, coder_ids: CoderIds = None
 ) -> AgreementReportOut:
@@ -156,6 +159,7 @@ def project_agreement(
 
 
 @router.get("/projects/{project_id}/reports/frequencies")
+@reads_only
 def code_frequencies(ctx: CodingWriter, project_id: uuid.UUID) -> FrequencyOut:
     """How often each code was applied: in total, per interview and per coder."""
     report = reports.frequencies(ctx, project_id=project_id)
@@ -175,6 +179,7 @@ def code_frequencies(ctx: CodingWriter, project_id: uuid.UUID) -> FrequencyOut:
 
 
 @router.get("/projects/{project_id}/reports/cooccurrence")
+@reads_only
 def code_cooccurrence(ctx: CodingWriter, project_id: uuid.UUID) -> CooccurrenceOut:
     """Pairs of codes whose codings overlap (same author), with counts."""
     report = reports.cooccurrence(ctx, project_id=project_id)
@@ -186,6 +191,7 @@ def code_cooccurrence(ctx: CodingWriter, project_id: uuid.UUID) -> CooccurrenceO
 
 
 @router.get("/projects/{project_id}/reports/codes/{code_id}/segments")
+@reads_only
 def coded_segments(ctx: CodingWriter, project_id: uuid.UUID, code_id: uuid.UUID) -> CodedSegmentsOut:
     """Every coded segment of a code, with pseudonymised context (never withdrawn turns)."""
     report = reports.coded_segments(ctx, project_id=project_id, code_id=code_id)
@@ -206,6 +212,7 @@ def coded_segments(ctx: CodingWriter, project_id: uuid.UUID, code_id: uuid.UUID)
         }
     },
 )
+@reads_only
 def coded_segments_download(
     ctx: Exporter, project_id: uuid.UUID, code_id: uuid.UUID, fmt: Format = "csv"
 ) -> Response:

@@ -28,6 +28,7 @@ from app.coding.schemas import (
     ProvenanceRead,
 )
 from app.context import Context
+from app.deps import reads_only
 
 router = APIRouter(prefix="/api/v1", tags=["coding"])
 
@@ -38,6 +39,7 @@ Adjudicator = Annotated[Context, Depends(require(Action.CODING_ADJUDICATE))]
 
 
 @router.get("/interviews/{interview_id}/codings")
+@reads_only
 def list_codings(
     ctx: CodingReader, interview_id: uuid.UUID, coder_id: Annotated[uuid.UUID | None, Query()] = None
 ) -> list[CodingRead]:
@@ -81,6 +83,7 @@ def delete_coding(ctx: Coder, coding_id: uuid.UUID) -> Response:
 
 
 @router.get("/codings/{coding_id}/provenance")
+@reads_only
 def provenance(ctx: CodingReader, coding_id: uuid.UUID) -> ProvenanceRead:
     """Recompute the coding's span hash against the text it points at."""
     return ProvenanceRead(coding_id=coding_id, verified=coding.verify_provenance(ctx, coding_id=coding_id))
@@ -100,6 +103,7 @@ def assign(ctx: CodingPlanner, interview_id: uuid.UUID, body: AssignmentCreate) 
 
 
 @router.get("/projects/{project_id}/assignments")
+@reads_only
 def list_assignments(
     ctx: CodingPlanner, project_id: uuid.UUID, coder_id: Annotated[uuid.UUID | None, Query()] = None
 ) -> list[AssignmentRead]:
@@ -118,6 +122,7 @@ def mark_done(ctx: Coder, interview_id: uuid.UUID) -> AssignmentDone:
 
 
 @router.get("/interviews/{interview_id}/disagreements")
+@reads_only
 def list_disagreements(ctx: Adjudicator, interview_id: uuid.UUID) -> list[DisagreementRead]:
     """Segments where the assigned coders differ on a code (once every coder is done)."""
     return [DisagreementRead.of(item) for item in coding.disagreements(ctx, interview_id=interview_id)]
@@ -146,6 +151,7 @@ def adjudicate(ctx: Adjudicator, interview_id: uuid.UUID, body: AdjudicationCrea
 
 
 @router.get("/projects/{project_id}/recode")
+@reads_only
 def recode(ctx: Coder, project_id: uuid.UUID) -> list[CodingRead]:
     """Obsolete codings of the project (their span changed in a newer transcript version)."""
     return [CodingRead.of(item) for item in coding.recode_list(ctx, project_id=project_id)]

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from app.auth.deps import require
 from app.auth.policy import Action
 from app.context import Context
+from app.deps import reads_only
 from app.errors import NotFoundError
 from app.exports import jobs, registry
 from app.exports.models import ExportJob, JobStatus
@@ -61,6 +62,7 @@ def _project(ctx: Context, project_id: uuid.UUID) -> Project:
 
 
 @router.get("/projects/{project_id}/exports")
+@reads_only
 def list_exports(ctx: Exporter, project_id: uuid.UUID) -> list[ExportFormatOut]:
     """The exports available for a project."""
     _project(ctx, project_id)
@@ -71,6 +73,7 @@ def list_exports(ctx: Exporter, project_id: uuid.UUID) -> list[ExportFormatOut]:
 
 
 @router.get("/projects/{project_id}/exports/{kind}")
+@reads_only
 def export(
     ctx: Exporter,
     project_id: uuid.UUID,

@@ -13,6 +13,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Response
 
+from app.deps import reads_only
 from app.identities import service as identities
 from app.identities.dependencies import IdentityReader, PersonRegistrar, PseudonymousReader
 from app.identities.models import Person
@@ -53,18 +54,21 @@ def register_person(
 
 
 @router.get("/projects/{project_id}/persons")
+@reads_only
 def list_persons(ctx: PseudonymousReader, project_id: uuid.UUID) -> list[PersonSummary]:
     """The persons of a project by pseudonym, with their analytic attributes (never identity)."""
     return [PersonSummary.of(person) for person in identities.list_in_project(ctx, project_id=project_id)]
 
 
 @router.get("/persons/{person_id}")
+@reads_only
 def read_person(ctx: PseudonymousReader, person_id: uuid.UUID) -> PersonPseudonymousRead:
     """The pseudonymous view of a person: attributes, residence history, relations by pseudonym."""
     return PersonPseudonymousRead.of_view(identities.get(ctx, person_id=person_id))
 
 
 @router.get("/persons/{person_id}/identity")
+@reads_only
 def read_identity(
     ctx: IdentityReader, person_id: uuid.UUID, purpose: Annotated[IdentityPurpose, Query()]
 ) -> PersonRead:

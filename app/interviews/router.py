@@ -184,6 +184,7 @@ def approve(ctx: InterviewManager, interview_id: uuid.UUID) -> TranscriptVersion
 
 
 @router.get("/search")
+@reads_only
 def search(
     ctx: TranscriptReader, q: Annotated[str, Query(min_length=1, max_length=interviews.MAX_QUERY)]
 ) -> list[SearchHitRead]:

@@ -38,12 +38,14 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import threading
 import uuid
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from app.context import Context
@@ -69,6 +71,7 @@ __all__ = [
     "destroy_dek",
     "destroy_retired",
     "dek_for",
+    "derived_key",
     "rotate",
     "rotation_in_progress",
     "shred_zone_history",
@@ -156,6 +159,15 @@ def _catch_up(keys: KeyStore, zone: Zone, version: int) -> None:
         keys.reload()
 
 
+# The DEK lookup of every sensitive read, built once: a read pays neither statement construction nor ORM
+# entity loading, only the wrapped key and its row id (ORM attributes, so pending changes still autoflush).
+_DEK_OF_OWNER = select(DataKey.id, DataKey.wrapped).where(
+    DataKey.owner_type == bindparam("owner_type"),
+    DataKey.owner_id == bindparam("owner_id"),
+    DataKey.zone == bindparam("zone"),
+)
+
+
 def dek_for(
     session: Session,
     keys: KeyStore,
@@ -165,14 +177,15 @@ def dek_for(
     owner_id: uuid.UUID,
     create: bool,
 ) -> DataKeyRef:
-    """The owner's DEK in a zone, made on first use when `create`; DataKeyGoneError if erased or missing."""
+    """The owner's DEK in a zone, made on first use when `create`; DataKeyGoneError if erased or missing.
+
+    Not cached: the DEK row is read on every call, so an erasure (row deleted) or a retired KEK version in
+    any process takes effect on the next read.
+    """
     zone = Zone(zone)
-    row = session.scalars(
-        select(DataKey).where(
-            DataKey.owner_type == OwnerType(owner_type).value,
-            DataKey.owner_id == owner_id,
-            DataKey.zone == zone.value,
-        )
+    owner = OwnerType(owner_type).value
+    row = session.execute(
+        _DEK_OF_OWNER, {"owner_type": owner, "owner_id": owner_id, "zone": zone.value}
     ).one_or_none()
     if row is None:
         if not create:
@@ -187,7 +200,7 @@ def dek_for(
             DataKey(
                 id=dek_id,
                 zone=zone.value,
-                owner_type=OwnerType(owner_type).value,
+                owner_type=owner,
                 owner_id=owner_id,
                 wrapped=wrapped,
                 kek_version=keys.wrapped_version(wrapped),
@@ -195,11 +208,43 @@ def dek_for(
         )
         session.flush()
         return DataKeyRef(dek_id, dek)
-    version = keys.wrapped_version(row.wrapped)
+    dek_id, wrapped = row
+    version = keys.wrapped_version(wrapped)
     _catch_up(keys, zone, version)
-    if _version_status(keys, zone, version) in (KeyStatus.RETIRED, KeyStatus.DESTROYED):
-        raise DataKeyGoneError()
-    return DataKeyRef(row.id, keys.unwrap_dek(zone, row.wrapped, aad=wrap_aad(row.id)))
+    try:
+        return DataKeyRef(dek_id, keys.unwrap_dek(zone, wrapped, aad=wrap_aad(dek_id)))
+    except CryptoError:
+        # The key store refuses retired and destroyed versions: that is erased data, not tampering.
+        # (Asked only on failure: listing every zone's status on each read cost more than the unwrap.)
+        if _version_status(keys, zone, version) in (KeyStatus.RETIRED, KeyStatus.DESTROYED):
+            raise DataKeyGoneError() from None
+        raise
+
+
+# ---- derived sub-keys ------------------------------------------------------------------------------------
+
+# Per process and per key store: (zone, purpose, version) -> the HKDF-derived sub-key. Only derived keys of
+# a zone's primary version are served from here (checked on every use, which is cheap), so a version that
+# stopped being primary is derived afresh, and the key store then refuses it if it is no longer usable.
+# Unwrapped DEKs are never cached (see dek_for).
+_DerivedKeys = dict[tuple[Zone, str, int], bytes]
+_DERIVED: weakref.WeakKeyDictionary[KeyStore, _DerivedKeys] = weakref.WeakKeyDictionary()
+_DERIVED_LOCK = threading.Lock()
+
+
+def derived_key(keys: KeyStore, zone: Zone, purpose: str, *, version: int) -> bytes:
+    """`keys.zone_key(zone, purpose, version=version)`, derived once per process while it is primary."""
+    zone = Zone(zone)
+    if keys.primary_version(zone) != version:
+        return keys.zone_key(zone, purpose, version=version)
+    with _DERIVED_LOCK:
+        cached = _DERIVED.get(keys, {}).get((zone, purpose, version))
+    if cached is not None:
+        return cached
+    key = keys.zone_key(zone, purpose, version=version)
+    with _DERIVED_LOCK:
+        _DERIVED.setdefault(keys, {})[(zone, purpose, version)] = key
+    return key
 
 
 def destroy_dek(session: Session, *, zone: Zone, owner_type: OwnerType | str, owner_id: uuid.UUID) -> bool:
