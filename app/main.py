@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -47,6 +48,7 @@ from app.web import router as web
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = ROOT / "templates"
 STATIC_DIR = ROOT / "static"
+THREAD_POOL_SIZE = 200  # see the lifespan
 
 log = logging.getLogger("harbour")
 
@@ -58,6 +60,11 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Sync routes and dependencies run in the thread pool, and some threads wait by design (a login for
+        # its password slot, a read for its group commit). With Starlette's default of 40 threads, waiters
+        # could take every thread while a request holding SQLite's write lock waits for one to finish:
+        # a convoy that ends in "database is locked". Threads that wait cost no CPU; allow enough of them.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = THREAD_POOL_SIZE
         if not settings.cookie_secure:
             log.warning("cookies are not marked Secure: use this only for plain http on localhost")
         yield

@@ -42,7 +42,7 @@ import math
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -263,8 +263,8 @@ def _known_label(label: str) -> bool:
     )
 
 
-def _label_of(line: str) -> tuple[str, str, int | None] | None:
-    """(label, rest of line, timestamp ms) for a line that starts with a plausible label."""
+def _label_at(line: str) -> tuple[str, int, int | None] | None:
+    """(label, where the rest of the line starts, timestamp ms) for a line that starts with a label."""
     match = _LABEL_LINE.match(line)
     if match is None:
         return None
@@ -272,37 +272,48 @@ def _label_of(line: str) -> tuple[str, str, int | None] | None:
     if len(label.split()) > 4 or _label_key(label) in _NOT_SPEAKERS:
         return None
     stamp = _clock_ms(match["ts"]) if match["ts"] else None
-    return label, match["rest"].strip(), stamp
+    return label, match.start("rest"), stamp
+
+
+def _label_of(line: str) -> tuple[str, str, int | None] | None:
+    """(label, rest of line, timestamp ms) for a line that starts with a plausible label."""
+    hit = _label_at(line)
+    return None if hit is None else (hit[0], line[hit[1] :].strip(), hit[2])
 
 
 def _capitalised(label: str) -> bool:
     return all(word[0].isupper() or word[0].isdigit() for word in label.replace("_", " ").split())
 
 
-def _segment(text: str) -> list[tuple[str | None, str, int | None]]:
-    """Split free text into (label, text, start_ms) turns using "Label: text" lines."""
+def _segment(text: str) -> Iterator[tuple[str | None, str, int | None]]:
+    """Split free text into (label, text, start_ms) turns using "Label: text" lines.
+
+    A generator over the lines, remembering only where each label's line continues: a large file is
+    held as its lines plus one turn at a time, not as several full copies.
+    """
     lines = text.split("\n")
-    found = [_label_of(line) for line in lines]
+    del text
+    found = [_label_at(line) for line in lines]
     counts = Counter(_label_key(hit[0]) for hit in found if hit is not None)
-    turns: list[tuple[str | None, str, int | None]] = []
     speaker: str | None = None
     stamp: int | None = None
     buffer: list[str] = []
-    for line, hit in zip(lines, found, strict=True):
+    for index, hit in enumerate(found):
+        line = lines[index]
+        lines[index] = ""  # released as soon as it joins its turn
         if hit is not None and (
             _known_label(hit[0]) or _capitalised(hit[0]) or counts[_label_key(hit[0])] > 1
         ):
-            turns.append((speaker, "\n".join(buffer), stamp))
-            speaker, rest, stamp = hit
-            buffer = [rest]
+            yield speaker, "\n".join(buffer), stamp
+            speaker, start, stamp = hit
+            buffer = [line[start:].strip()]
         else:
             buffer.append(line)
-    turns.append((speaker, "\n".join(buffer), stamp))
-    return turns
+    yield speaker, "\n".join(buffer), stamp
 
 
 def _turns(
-    pieces: Sequence[tuple[str | None, str, int | None]], interviewer_names: Sequence[str]
+    pieces: Iterable[tuple[str | None, str, int | None]], interviewer_names: Sequence[str]
 ) -> list[Turn]:
     result: list[Turn] = []
     for speaker, raw, stamp in pieces:

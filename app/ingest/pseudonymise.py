@@ -58,6 +58,7 @@ __all__ = [
     "Edit",
     "Flag",
     "FlagKind",
+    "NameIndex",
     "PersonNames",
     "PseudonymisedText",
     "Replacement",
@@ -245,10 +246,20 @@ _EN_ENDINGS = ["s"]
 _MIN_INFLECTED = 4
 
 
-@functools.lru_cache(maxsize=65536)
 def _key(word: str) -> str:
-    """The matching key of a word: its blind-index skeleton with o -> a, doubled letters collapsed."""
+    """The matching key of a word: its blind-index skeleton with o -> a, doubled letters collapsed.
+
+    Not cached process-wide: the words are testimony and the name parts identities. `NameIndex` memoises
+    the keys of the words it has seen for as long as one upload keeps it.
+    """
     return _DOUBLES.sub(r"\1", normalise(word).replace(" ", "").replace("o", "a"))
+
+
+@functools.cache
+def _endings() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The normalised case endings (all languages) and feminine endings, computed once per process."""
+    endings = tuple(dict.fromkeys(normalise(ending) for ending in (*_RU_ENDINGS, *_UZ_ENDINGS, *_EN_ENDINGS)))
+    return endings, tuple(dict.fromkeys(normalise(ending) for ending in _RU_FEMININE))
 
 
 def _forms(part: str) -> frozenset[str]:
@@ -256,10 +267,10 @@ def _forms(part: str) -> frozenset[str]:
     skeleton = normalise(part).replace(" ", "")
     keys = {_key(part)}
     if len(skeleton) >= _MIN_INFLECTED:
-        endings = [normalise(ending) for ending in (*_RU_ENDINGS, *_UZ_ENDINGS, *_EN_ENDINGS)]
+        endings, feminine = _endings()
         keys.update(_key(skeleton + ending) for ending in endings)
         if skeleton.endswith("a"):
-            keys.update(_key(skeleton[:-1] + normalise(ending)) for ending in _RU_FEMININE)
+            keys.update(_key(skeleton[:-1] + ending) for ending in feminine)
     keys.discard("")
     return frozenset(keys)
 
@@ -275,6 +286,7 @@ class _Part:
 class _Index:
     singles: dict[str, list[_Part]]
     sequences: dict[str, list[tuple[tuple[_Part, ...], int]]]
+    starts: frozenset[str] = frozenset()  # every key a match can start with (singles and sequences)
 
 
 def _orders(parts: tuple[_Part, ...]) -> set[tuple[_Part, ...]]:
@@ -303,7 +315,7 @@ def _build_index(people: Sequence[PersonNames]) -> _Index:
                 for order in _orders(parts):
                     for form in order[0].forms:
                         sequences.setdefault(form, []).append((order, person))
-    return _Index(singles, sequences)
+    return _Index(singles, sequences, frozenset(singles) | frozenset(sequences))
 
 
 # ------------------------------------------------------------------------------------------ matching
@@ -317,9 +329,22 @@ class _Match:
     person: int
 
 
-def _find_names(text: str, index: _Index) -> list[_Match]:
+def _keys_of(words: Sequence[str], memo: dict[str, str]) -> list[str]:
+    """The matching key of each word, computing each distinct word's key once per memo."""
+    keys: list[str] = []
+    for word in words:
+        key = memo.get(word)
+        if key is None:
+            key = memo[word] = _key(word)
+        keys.append(key)
+    return keys
+
+
+def _find_names(text: str, index: _Index, memo: dict[str, str]) -> list[_Match]:
+    keys = _keys_of(_WORD.findall(text), memo)
+    if index.starts.isdisjoint(keys):  # the common case: no word of the turn can start a name
+        return []
     words = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(text)]
-    keys = [_key(word) for _, _, word in words]
     found: list[_Match] = []
     for i, (start, end, word) in enumerate(words):
         key = keys[i]
@@ -360,13 +385,31 @@ def _find_names(text: str, index: _Index) -> list[_Match]:
     return chosen
 
 
-def pseudonymise(text: str, people: Sequence[PersonNames]) -> PseudonymisedText:
+class NameIndex:
+    """The name forms of `people`, prepared once and reused for every turn of one upload.
+
+    Building it normalises and inflects every name part (the costly step), so an upload builds one and
+    passes it to `pseudonymise` for each turn instead of rebuilding it per turn. It lives only as long as
+    the caller keeps it: no process-wide cache holds names.
+    """
+
+    __slots__ = ("_index", "_keys", "people")
+
+    def __init__(self, people: Sequence[PersonNames]) -> None:
+        self.people = tuple(people)
+        self._index = _build_index(self.people)
+        self._keys: dict[str, str] = {}  # word -> matching key, for this upload only
+
+
+def pseudonymise(text: str, people: Sequence[PersonNames] | NameIndex) -> PseudonymisedText:
     """Replace every known name form of `people` with "[pseudonym]", then flag other identifiers."""
-    index = _build_index(people)
+    prepared = people if isinstance(people, NameIndex) else NameIndex(people)
+    index = prepared._index
+    people = prepared.people
     pieces: list[str] = []
     replacements: list[Replacement] = []
     position = 0
-    for match in _find_names(text, index):
+    for match in _find_names(text, index, prepared._keys):
         pseudonym = people[match.person].pseudonym
         pieces.append(text[position : match.start])
         pieces.append(f"[{pseudonym}]")
@@ -437,9 +480,21 @@ def _phone_like(candidate: str) -> bool:
     return 7 <= digits <= 9 and re.search(r"\d{2,3}[- \u00a0]\d{2}[- \u00a0]\d{2}$", candidate) is not None
 
 
+_DIGIT = re.compile(r"\d")
+# Every link pattern needs "://" or a dot followed by a non-space ("www.x", "t.me", "site.uz").
+_URL_HINT = re.compile(r"://|\.\S")
+
+
 def find_flags(text: str) -> tuple[Flag, ...]:
     """Find possible phones, e-mails, links, document numbers and addresses; non-overlapping, in order."""
     found: list[tuple[int, int, int, FlagKind]] = []
+    # Cheap necessary conditions first, so a turn of plain speech is scanned once, not ten times: e-mails
+    # need an @, links a dot before a non-space or "://", every other pattern a digit.
+    emails = "@" in text
+    links = _URL_HINT.search(text) is not None
+    digits = _DIGIT.search(text) is not None
+    if not (emails or links or digits):
+        return ()
 
     def add(kind: FlagKind, start: int, end: int) -> None:
         while end > start and text[end - 1] in ".,;:!?)]}»\"'":
@@ -449,20 +504,21 @@ def find_flags(text: str) -> tuple[Flag, ...]:
             spans[(start, kind)] = end
 
     spans: dict[tuple[int, str], int] = {}
-    for match in _EMAIL.finditer(text):
+    for match in _EMAIL.finditer(text) if emails else ():
         add("email", match.start(), match.end())
-    for match in _URL.finditer(text):
+    for match in _URL.finditer(text) if links else ():
         add("url", match.start(), match.end())
-    for match in _DOC_PLAIN.finditer(text):
-        add("document_number", match.start(), match.end())
-    for match in _DOC_LABELLED.finditer(text):
-        add("document_number", match.start("number"), match.end("number"))
-    for match in _PHONE.finditer(text):
-        if _phone_like(match.group()):
-            add("phone", match.start(), match.end())
-    for pattern in _ADDRESS:
-        for match in pattern.finditer(text):
-            add("address", match.start(), match.end())
+    if digits:
+        for match in _DOC_PLAIN.finditer(text):
+            add("document_number", match.start(), match.end())
+        for match in _DOC_LABELLED.finditer(text):
+            add("document_number", match.start("number"), match.end("number"))
+        for match in _PHONE.finditer(text):
+            if _phone_like(match.group()):
+                add("phone", match.start(), match.end())
+        for pattern in _ADDRESS:
+            for match in pattern.finditer(text):
+                add("address", match.start(), match.end())
     chosen: list[Flag] = []
     taken: list[tuple[int, int]] = []
     for _, _, start, kind in sorted(found):

@@ -164,14 +164,25 @@ class TranscriptFlag(UUIDPrimaryKey, Base):
     decided_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id"), default=None)
 
 
-class SearchToken(UUIDPrimaryKey, Base):
-    """One keyed HMAC of one normalised word of an approved segment's pseudonymised text (no plaintext)."""
+class SearchToken(Base):
+    """One keyed HMAC of one normalised word of an approved segment's pseudonymised text (no plaintext).
+
+    One row per distinct word of a segment: search answers with segments. The table is the largest of the
+    schema (about 100,000 rows per MB of transcript), so it carries only what a query uses: the primary
+    key (segment_id, token) keeps a segment's words unique and serves the deletes by segment (consent
+    withdrawal, the foreign key's cascade); `token` serves search; `transcript_version_id` serves the
+    deletes by version (a superseded version, the foreign key's cascade). No surrogate id: a random UUID
+    key was one more index written at a random place for every row. On SQLite the table is WITHOUT ROWID
+    (the rows live in the primary key's b-tree, so the key is not stored twice).
+    """
 
     __tablename__ = "search_token"
-    __table_args__ = (UniqueConstraint("segment_id", "token"),)
+    __table_args__ = {"sqlite_with_rowid": False}
 
+    segment_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("segment.id", ondelete="CASCADE"), primary_key=True
+    )
+    token: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True, index=True)
     transcript_version_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("transcript_version.id", ondelete="CASCADE"), index=True
     )
-    segment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("segment.id", ondelete="CASCADE"), index=True)
-    token: Mapped[bytes] = mapped_column(LargeBinary(32), index=True)

@@ -45,8 +45,10 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
-from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import LargeBinary, Select, Uuid, bindparam, delete, func, insert, select
+from sqlalchemy import text as sql_text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Session, defer, load_only
 
 from app.auth.policy import Action
 from app.context import Context
@@ -383,6 +385,9 @@ def _versions(session: Session, interview_id: uuid.UUID) -> _list[TranscriptVers
         session.scalars(
             select(TranscriptVersion)
             .where(TranscriptVersion.interview_id == interview_id)
+            # The original file and the identified text are the largest values and few paths read them:
+            # loaded when first used, not with every version listed.
+            .options(defer(TranscriptVersion.original), defer(TranscriptVersion.identified_text))
             .order_by(TranscriptVersion.version.desc())
         ).all()
     )
@@ -463,6 +468,20 @@ def _seal(cipher: FieldCipher, row: Any, column: str, text: str) -> None:
     cipher.write(row, column, EncryptedText(text))
 
 
+SEGMENT_BATCH = 1_000  # segment rows per executemany
+_SEGMENT = Segment.__table__
+
+
+class _RowRef:
+    """A row about to be inserted through Core: its table and id, which is all a seal binds (the AAD)."""
+
+    __slots__ = ("__table__", "id")
+
+    def __init__(self, table: Any, row_id: uuid.UUID) -> None:
+        self.__table__ = table
+        self.id = row_id
+
+
 def upload(ctx: Context, *, interview_id: uuid.UUID, filename: str, data: bytes) -> TranscriptVersion:
     """Parse, pseudonymise and seal an uploaded transcript as the interview's next version; audited.
 
@@ -487,6 +506,7 @@ def upload(ctx: Context, *, interview_id: uuid.UUID, filename: str, data: bytes)
             ctx, person_ids=[interview.interviewee_person_id, *_linked_ids(session, interview.id)]
         )
     ]
+    names = pseudonymiser.NameIndex(people)  # built once per upload, not once per turn
     cipher = cipher_for(ctx, interview, create=True)
     previous = _versions(session, interview.id)
     version = TranscriptVersion(
@@ -497,40 +517,59 @@ def upload(ctx: Context, *, interview_id: uuid.UUID, filename: str, data: bytes)
         status=VersionStatus.PENDING_REVIEW.value,
         uploaded_by=ctx.actor.user_id if ctx.actor else None,
     )
-    identified_parts: _list[str] = []
-    pseudonymised_parts: _list[str] = []
-    segments: _list[Segment] = []
+    # Memory: the upload itself is held by the request (app/body_limit.py). Besides it, the turns are held
+    # once in clear; each full-text copy is sealed, written and released before the next is made, and the
+    # segments go to the database in batches, so a large file is never held three or four times over.
+    _seal(cipher, version, "original", base64.b64encode(data).decode("ascii"))
+    _seal(cipher, version, "original_filename", name)
+    _seal(cipher, version, "identified_text", TURN_SEPARATOR.join(turn.text for turn in parsed.turns))
+    for older in previous:
+        if older.status == VersionStatus.PENDING_REVIEW:
+            older.status = VersionStatus.SUPERSEDED.value
+    session.add(version)
+    session.flush()
+    session.expire(version, ["original", "identified_text"])  # stored: drop the ciphertexts from memory
+    segments: _list[dict[str, Any]] = []  # Core rows: thousands of ORM objects cost more than the sealing
     flags: _list[TranscriptFlag] = []
+    pseudonymised_parts: _list[str] = []
     log: dict[str, Any] = {"version": version.version, "turns": [], "decisions": []}
     identified_at = pseudonymised_at = 0
     for seq, turn in enumerate(parsed.turns):
         if seq:
             identified_at += len(TURN_SEPARATOR)
             pseudonymised_at += len(TURN_SEPARATOR)
-        result = pseudonymiser.pseudonymise(turn.text, people)
-        segment = Segment(
-            id=uuid.uuid4(),
-            transcript_version_id=version.id,
-            seq=seq,
-            role=str(getattr(turn.role, "value", turn.role)),
-            start_ms=turn.start_ms,
-            end_ms=turn.end_ms,
-            identified_start=identified_at,
-            identified_end=identified_at + len(turn.text),
-            char_start=pseudonymised_at,
-            char_end=pseudonymised_at + len(result.text),
+        result = pseudonymiser.pseudonymise(turn.text, names)
+        place = _RowRef(_SEGMENT, uuid.uuid4())
+        segments.append(
+            {
+                "id": place.id,
+                "transcript_version_id": version.id,
+                "seq": seq,
+                "speaker": (
+                    cipher.seal(place, "speaker", EncryptedText(turn.speaker)) if turn.speaker else None
+                ),
+                "role": str(getattr(turn.role, "value", turn.role)),
+                "start_ms": turn.start_ms,
+                "end_ms": turn.end_ms,
+                "char_start": pseudonymised_at,
+                "char_end": pseudonymised_at + len(result.text),
+                "identified_start": identified_at,
+                "identified_end": identified_at + len(turn.text),
+                "identified_text": cipher.seal(place, "identified_text", EncryptedText(turn.text)),
+                "pseudonymised_text": cipher.seal(place, "pseudonymised_text", EncryptedText(result.text)),
+                "suppressed": False,
+                "suppression_reason": None,
+            }
         )
-        if turn.speaker:
-            _seal(cipher, segment, "speaker", turn.speaker)
-        _seal(cipher, segment, "identified_text", turn.text)
-        _seal(cipher, segment, "pseudonymised_text", result.text)
-        segments.append(segment)
+        if len(segments) >= SEGMENT_BATCH:
+            session.execute(insert(Segment), segments)
+            segments = []
         for flag in result.flags:
             flags.append(
                 TranscriptFlag(
                     id=uuid.uuid4(),
                     transcript_version_id=version.id,
-                    segment_id=segment.id,
+                    segment_id=place.id,
                     kind=str(getattr(flag.kind, "value", flag.kind))[:32],
                     start=pseudonymised_at + flag.start,
                     end=pseudonymised_at + flag.end,
@@ -540,22 +579,16 @@ def upload(ctx: Context, *, interview_id: uuid.UUID, filename: str, data: bytes)
         log["turns"].append(
             {"seq": seq, "replacements": _jsonable(result.replacements), "flags": _jsonable(result.flags)}
         )
-        identified_parts.append(turn.text)
         pseudonymised_parts.append(result.text)
         identified_at += len(turn.text)
         pseudonymised_at += len(result.text)
-    _seal(cipher, version, "original", base64.b64encode(data).decode("ascii"))
-    _seal(cipher, version, "original_filename", name)
-    _seal(cipher, version, "identified_text", TURN_SEPARATOR.join(identified_parts))
+    if segments:
+        session.execute(insert(Segment), segments)
+    del parsed, segments
     _seal(cipher, version, "pseudonymised_text", TURN_SEPARATOR.join(pseudonymised_parts))
+    del pseudonymised_parts
     _seal(cipher, version, "anonymisation_log", json.dumps(log, ensure_ascii=False))
-    for older in previous:
-        if older.status == VersionStatus.PENDING_REVIEW:
-            older.status = VersionStatus.SUPERSEDED.value
-    session.add(version)
-    session.flush()
-    session.add_all(segments)
-    session.flush()
+    del log
     session.add_all(flags)
     if interview.status == InterviewStatus.DRAFT:
         interview.status = InterviewStatus.AWAITING_REVIEW.value
@@ -579,6 +612,11 @@ def counts(session: Session, *, version_id: uuid.UUID) -> tuple[int, int]:
 
 
 # ---- reading ---------------------------------------------------------------------------------------------
+# The transcript reads are the hottest sensitive reads, so their statements are built once, with bind
+# parameters (building and cache-keying a statement cost about as much as running it), and a read is five
+# queries: the caller (app.auth.sessions), the interview, the version with the interviewee's pseudonym, the
+# interview's data key (never cached: app.keys.service.dek_for) and the segments, each loading only the
+# columns that view shows.
 
 
 def _segments(session: Session, version_id: uuid.UUID) -> _list[Segment]:
@@ -589,16 +627,61 @@ def _segments(session: Session, version_id: uuid.UUID) -> _list[Segment]:
     )
 
 
-def _pseudonym(session: Session, person_id: uuid.UUID) -> str:
-    return session.scalar(select(Person.pseudonym).where(Person.id == person_id)) or "?"
+_INTERVIEWEE_PSEUDONYM = select(Person.pseudonym).where(Person.id == bindparam("person_id")).scalar_subquery()
+
+
+def _latest_version_query(*, approved_only: bool, identified: bool) -> Select[TranscriptVersion, str]:
+    """The latest (approved) version of an interview with its interviewee's pseudonym; the view's columns."""
+    query = (
+        select(TranscriptVersion, _INTERVIEWEE_PSEUDONYM)
+        .where(TranscriptVersion.interview_id == bindparam("interview_id"))
+        .options(defer(TranscriptVersion.original))
+        .order_by(TranscriptVersion.version.desc())
+        .limit(1)
+    )
+    if approved_only:
+        query = query.where(TranscriptVersion.status == VersionStatus.APPROVED)
+    if not identified:
+        query = query.options(defer(TranscriptVersion.identified_text))
+    return query
+
+
+_LATEST_VERSION = {
+    (approved_only, identified): _latest_version_query(approved_only=approved_only, identified=identified)
+    for approved_only in (False, True)
+    for identified in (False, True)
+}
+_SEGMENTS_OF_VERSION = (
+    select(Segment).where(Segment.transcript_version_id == bindparam("version_id")).order_by(Segment.seq)
+)
+_SEGMENTS = {
+    False: _SEGMENTS_OF_VERSION.options(defer(Segment.identified_text), defer(Segment.speaker)),
+    True: _SEGMENTS_OF_VERSION.options(defer(Segment.pseudonymised_text)),
+}
+
+
+def _reading(
+    ctx: Context, interview: Interview, *, approved_only: bool, identified: bool
+) -> tuple[TranscriptVersion, str]:
+    """The version a read shows and the interviewee's pseudonym; NotFoundError if there is none yet."""
+    found = ctx.session.execute(
+        _LATEST_VERSION[(approved_only, identified)],
+        {"interview_id": interview.id, "person_id": interview.interviewee_person_id},
+    ).one_or_none()
+    if found is None:
+        raise NotFoundError("This interview has no transcript yet.")
+    version, pseudonym = found
+    return version, pseudonym or "?"
+
+
+def _read_segments(session: Session, version_id: uuid.UUID, *, identified: bool) -> Sequence[Segment]:
+    return session.scalars(_SEGMENTS[identified], {"version_id": version_id}).all()
 
 
 def read_identified(ctx: Context, *, interview_id: uuid.UUID) -> TranscriptRead:
     """The latest version with its identified text and speaker labels (interviewers; audited)."""
     interview = _interview_for(ctx, interview_id, Action.TRANSCRIPT_READ_IDENTIFIED)
-    version = _latest(ctx.session, interview.id, approved_only=False)
-    if version is None:
-        raise NotFoundError("This interview has no transcript yet.")
+    version, pseudonym = _reading(ctx, interview, approved_only=False, identified=True)
     ctx.audit(
         "transcript.read_identified",
         object_type="transcript_version",
@@ -619,7 +702,7 @@ def read_identified(ctx: Context, *, interview_id: uuid.UUID) -> TranscriptRead:
             suppressed=segment.suppressed,
             speaker=None if segment.suppressed else cipher.read(segment, "speaker"),
         )
-        for segment in _segments(ctx.session, version.id)
+        for segment in _read_segments(ctx.session, version.id, identified=True)
     ]
     return TranscriptRead(
         interview_id=interview.id,
@@ -627,7 +710,7 @@ def read_identified(ctx: Context, *, interview_id: uuid.UUID) -> TranscriptRead:
         version=version.version,
         status=version.status,
         format=version.format,
-        interviewee_pseudonym=_pseudonym(ctx.session, interview.interviewee_person_id),
+        interviewee_pseudonym=pseudonym,
         text=_open(cipher, version, "identified_text"),
         segments=segments,
         original_filename=cipher.read(version, "original_filename"),
@@ -638,9 +721,7 @@ def read_pseudonymised(ctx: Context, *, interview_id: uuid.UUID) -> TranscriptRe
     """The pseudonymised text: the latest approved version for coders, the latest one for interviewers."""
     interview = _interview_for(ctx, interview_id, Action.TRANSCRIPT_READ_PSEUDONYMISED)
     approved_only = not _sees_unapproved(ctx, interview.project_id)
-    version = _latest(ctx.session, interview.id, approved_only=approved_only)
-    if version is None:
-        raise NotFoundError("This interview has no transcript yet.")
+    version, pseudonym = _reading(ctx, interview, approved_only=approved_only, identified=False)
     ctx.audit(
         "transcript.read_pseudonymised",
         object_type="transcript_version",
@@ -660,7 +741,7 @@ def read_pseudonymised(ctx: Context, *, interview_id: uuid.UUID) -> TranscriptRe
             text=None if segment.suppressed else _open(cipher, segment, "pseudonymised_text"),
             suppressed=segment.suppressed,
         )
-        for segment in _segments(ctx.session, version.id)
+        for segment in _read_segments(ctx.session, version.id, identified=False)
     ]
     return TranscriptRead(
         interview_id=interview.id,
@@ -668,7 +749,7 @@ def read_pseudonymised(ctx: Context, *, interview_id: uuid.UUID) -> TranscriptRe
         version=version.version,
         status=version.status,
         format=version.format,
-        interviewee_pseudonym=_pseudonym(ctx.session, interview.interviewee_person_id),
+        interviewee_pseudonym=pseudonym,
         text=_open(cipher, version, "pseudonymised_text"),
         segments=segments,
     )
@@ -717,7 +798,14 @@ def _review_material(
 ) -> tuple[TranscriptVersion, FieldCipher, _list[Segment], dict[uuid.UUID, str], _list[TranscriptFlag]]:
     version = _pending_version(ctx, interview)
     cipher = cipher_for(ctx, interview)
-    segments = _segments(ctx.session, version.id)
+    segments = _list(
+        ctx.session.scalars(
+            select(Segment)
+            .where(Segment.transcript_version_id == version.id)
+            .options(defer(Segment.identified_text))  # review and approval work on the pseudonymised text
+            .order_by(Segment.seq)
+        ).all()
+    )
     texts = {segment.id: _open(cipher, segment, "pseudonymised_text").reveal() for segment in segments}
     return version, cipher, segments, texts, _flags(ctx.session, version.id)
 
@@ -915,8 +1003,76 @@ def _decision(cipher: FieldCipher, flag: TranscriptFlag) -> pseudonymiser.Decisi
 
 
 def _search_key(keys: KeyStore, project_id: uuid.UUID) -> bytes:
-    base = keys.zone_key(Zone.INDEX, SEARCH_PURPOSE, version=SEARCH_VERSION)
+    base = data_keys.derived_key(keys, Zone.INDEX, SEARCH_PURPOSE, version=SEARCH_VERSION)
     return hmac.new(base, _PROJECT_SEARCH_DOMAIN + project_id.bytes, hashlib.sha256).digest()
+
+
+TOKEN_BATCH = 5_000  # search-token rows per executemany: bounded memory, few round trips
+
+
+def _same(value: Any) -> Any:
+    """A value the driver takes as it is."""
+    return value
+
+
+# PostgreSQL: one statement per batch, the rows passed as two arrays (one plan, one round trip; an
+# executemany runs the INSERT once per row).
+_TOKENS_FROM_ARRAYS = sql_text(
+    "INSERT INTO search_token (segment_id, token, transcript_version_id) "
+    "SELECT batch.segment_id, batch.token, :version "
+    "FROM unnest(:segments, :tokens) AS batch(segment_id, token)"
+).bindparams(
+    bindparam("version", type_=Uuid()),
+    bindparam("segments", type_=ARRAY(Uuid())),
+    bindparam("tokens", type_=ARRAY(LargeBinary())),
+)
+
+
+def _index(
+    session: Session, version_id: uuid.UUID, key: bytes, segments: Sequence[Segment], texts: Sequence[str]
+) -> None:
+    """Store the search tokens of the approved segments: one row per distinct word of each segment.
+
+    This is the bulk of an approval's writes (about 100,000 rows per MB of text), so no ORM or per-row
+    parameter processing runs: on PostgreSQL each batch is one INSERT from two arrays; elsewhere the
+    rows go to the driver's executemany, the ids converted for it once per segment instead of once per
+    row. Each segment's tokens go in key order; memory stays bounded by the batch.
+    """
+    keyer = tokens.Keyer(key)
+    connection = session.connection()
+    dialect = connection.dialect
+    arrays = dialect.name == "postgresql"
+    compiled = insert(SearchToken).compile(dialect=dialect)
+    names = _list(compiled.positiontup or ()) if compiled.positional else None
+    convert: Callable[[Any], Any] = SearchToken.segment_id.expression.type.bind_processor(dialect) or _same
+    version = convert(version_id)
+    segment_ids: _list[Any] = []
+    found: _list[bytes] = []
+
+    def write() -> None:
+        if arrays:
+            connection.execute(
+                _TOKENS_FROM_ARRAYS, {"version": version_id, "segments": segment_ids, "tokens": found}
+            )
+        else:
+            rows = [
+                {"segment_id": segment_id, "token": token, "transcript_version_id": version}
+                for segment_id, token in zip(segment_ids, found, strict=True)
+            ]
+            connection.exec_driver_sql(
+                compiled.string, [tuple(row[name] for name in names) for row in rows] if names else rows
+            )
+        segment_ids.clear()
+        found.clear()
+
+    for segment, segment_text in zip(segments, texts, strict=True):
+        keyed = sorted(keyer.text_keyed(segment_text))
+        segment_ids.extend([segment.id if arrays else convert(segment.id)] * len(keyed))
+        found.extend(keyed)
+        if len(found) >= TOKEN_BATCH:
+            write()
+    if found:
+        write()
 
 
 def approve(ctx: Context, *, interview_id: uuid.UUID) -> TranscriptVersion:
@@ -934,7 +1090,7 @@ def approve(ctx: Context, *, interview_id: uuid.UUID) -> TranscriptVersion:
     finals: _list[str] = []
     at = 0
     for segment in segments:
-        text = texts[segment.id]
+        text = texts.pop(segment.id)  # each text is released once its final form is made
         kept = _non_overlapping(by_segment.get(segment.id, []))
         local = [
             pseudonymiser.Flag(
@@ -961,6 +1117,7 @@ def approve(ctx: Context, *, interview_id: uuid.UUID) -> TranscriptVersion:
         _seal(cipher, segment, "pseudonymised_text", final)
         finals.append(final)
         at += len(final)
+    session.flush()  # written: the segments' previous ciphertexts are released before the full text is made
     _seal(cipher, version, "pseudonymised_text", TURN_SEPARATOR.join(finals))
     log = json.loads(_open(cipher, version, "anonymisation_log").reveal())
     log["decisions"] = decisions
@@ -973,12 +1130,8 @@ def approve(ctx: Context, *, interview_id: uuid.UUID) -> TranscriptVersion:
     version.status = VersionStatus.APPROVED.value
     version.approved_at = today()
     version.approved_by = ctx.actor.user_id if ctx.actor else None
-    key = _search_key(ctx.runtime.keys, interview.project_id)
-    for segment, final in zip(segments, finals, strict=True):
-        session.add_all(
-            SearchToken(transcript_version_id=version.id, segment_id=segment.id, token=token)
-            for token in sorted(tokens.keyed(key, tokens.tokenise(final)))
-        )
+    session.flush()
+    _index(session, version.id, _search_key(ctx.runtime.keys, interview.project_id), segments, finals)
     if interview.status in (InterviewStatus.DRAFT, InterviewStatus.AWAITING_REVIEW):
         interview.status = InterviewStatus.APPROVED.value
     session.flush()
@@ -997,16 +1150,37 @@ def approve(ctx: Context, *, interview_id: uuid.UUID) -> TranscriptVersion:
 # ---- search ----------------------------------------------------------------------------------------------
 
 
-def _snippet(text: str, wanted: set[str]) -> str:
-    """Up to SNIPPET code points of the text around the first word matching the query."""
+_SNIPPET_WORD = re.compile(r"\w[\w'’-]*")
+
+
+def _snippet(text: str, wanted: set[str], seen: dict[str, bool] | None = None) -> str:
+    """Up to SNIPPET code points of the text around the first word matching the query.
+
+    `seen` remembers, for one search request only, whether a word matched: the hits of one search share
+    most of their words, and tokenising each again cost more than decrypting the segment.
+    """
     centre = 0
-    for match in re.finditer(r"\w[\w'’-]*", text):
-        if wanted.intersection(tokens.tokenise(match.group(0))):
+    seen = {} if seen is None else seen
+    for match in _SNIPPET_WORD.finditer(text):
+        word = match.group(0)
+        found = seen.get(word)
+        if found is None:
+            found = seen[word] = not wanted.isdisjoint(tokens.tokenise(word))
+        if found:
             centre = match.start()
             break
     start = max(0, centre - SNIPPET // 3)
     piece = text[start : start + SNIPPET]
     return ("…" if start else "") + piece + ("…" if start + SNIPPET < len(text) else "")
+
+
+_HIT_COLUMNS = (
+    Segment.transcript_version_id,
+    Segment.seq,
+    Segment.role,
+    Segment.start_ms,
+    Segment.pseudonymised_text,
+)
 
 
 def search(ctx: Context, *, query: str, limit: int = MAX_SEARCH_RESULTS) -> _list[SearchHit]:
@@ -1024,6 +1198,8 @@ def search(ctx: Context, *, query: str, limit: int = MAX_SEARCH_RESULTS) -> _lis
         project_ids = sorted(ctx.actor.project_ids(Action.TRANSCRIPT_READ_PSEUDONYMISED))
     ctx.audit("transcript.search", object_type="search")
     hits: _list[SearchHit] = []
+    wanted_words = set(words)
+    seen: dict[str, bool] = {}  # this request's snippet matches (plaintext words: never kept beyond it)
     for project_id in project_ids:
         wanted = tokens.keyed(_search_key(ctx.runtime.keys, project_id), words)
         matching = (
@@ -1046,7 +1222,13 @@ def search(ctx: Context, *, query: str, limit: int = MAX_SEARCH_RESULTS) -> _lis
             .where(Segment.id.in_(matching), Segment.suppressed.is_(False))
             .order_by(Interview.interview_month.desc(), Interview.id, Segment.seq)
             .limit(limit - len(hits))
+            # Only what a hit shows: not the identified text, whose ciphertext is as large again.
+            .options(load_only(*_HIT_COLUMNS))
         ).all()
+        # One query for the pseudonyms of every interviewee hit, not one per hit.
+        interviewees = {interview.interviewee_person_id for _segment, interview in rows}
+        found = session.execute(select(Person.id, Person.pseudonym).where(Person.id.in_(interviewees))).all()
+        pseudonyms: dict[uuid.UUID, str] = {row.id: row.pseudonym for row in found}
         ciphers: dict[uuid.UUID, FieldCipher] = {}
         for segment, interview in rows:
             if interview.id not in ciphers:
@@ -1063,12 +1245,12 @@ def search(ctx: Context, *, query: str, limit: int = MAX_SEARCH_RESULTS) -> _lis
                 SearchHit(
                     interview_id=interview.id,
                     project_id=project_id,
-                    interviewee_pseudonym=_pseudonym(session, interview.interviewee_person_id),
+                    interviewee_pseudonym=pseudonyms.get(interview.interviewee_person_id) or "?",
                     segment_id=segment.id,
                     seq=segment.seq,
                     role=segment.role,
                     start_ms=segment.start_ms,
-                    snippet=EncryptedText(_snippet(text, set(words))),
+                    snippet=EncryptedText(_snippet(text, wanted_words, seen)),
                 )
             )
         if len(hits) >= limit:

@@ -6,7 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.ingest.tokens import keyed, query_tokens, tokenise
+from app.ingest import pseudonymise as pseudonymise_module
+from app.ingest import tokens as tokens_module
+from app.ingest.tokens import Keyer, keyed, query_tokens, tokenise
 
 KEY = bytes(range(32))
 
@@ -56,3 +58,19 @@ def test_every_token_can_be_keyed_and_tokenising_is_deterministic(text: str) -> 
     assert tokens == tokenise(text)
     assert all(len(token) >= 2 and " " not in token for token in tokens)
     keyed(KEY, tokens)
+
+
+@given(st.lists(st.text(max_size=120), max_size=6))
+def test_a_keyer_keys_each_text_as_keyed_tokenise_does(texts: list[str]) -> None:
+    keyer = Keyer(KEY)  # one keyer over many texts, as an approval uses it: its memo changes nothing
+    for text in [*texts, *texts]:
+        assert keyer.text_keyed(text) == keyed(KEY, tokenise(text))
+
+
+def test_no_process_wide_cache_keeps_the_words_of_a_transcript() -> None:
+    # The words are testimony: only a Keyer (one approval) may remember them, never the module.
+    keyer = Keyer(KEY)
+    keyer.text_keyed("Tavor went to Quzimbek-Sai")
+    assert not hasattr(tokens_module._skeletons, "cache_info")
+    assert not hasattr(tokens_module._word_tokens, "cache_info")
+    assert not hasattr(pseudonymise_module._key, "cache_info")

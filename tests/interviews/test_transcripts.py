@@ -15,8 +15,10 @@ from sqlalchemy import select
 from app.audit.models import AuditEvent
 from app.auth.models import Role
 from app.context import Context
+from app.ingest import tokens
+from app.interviews import service
 from app.interviews.diff import changed_spans, is_affected, shift
-from app.interviews.models import Interview, Segment, TranscriptVersion
+from app.interviews.models import Interview, SearchToken, Segment, TranscriptVersion
 from app.runtime import Runtime
 from app.settings import Settings
 from tests.auth_support import LoggedIn, use
@@ -416,6 +418,34 @@ def test_segment_rows_hold_no_plaintext(client: TestClient, world: World, ctx: C
             if sealed is not None:
                 assert b"Farhod" not in sealed.blob
                 assert b"Interviewer" not in sealed.blob
+
+
+def test_search_tokens_are_one_row_per_distinct_word_of_each_approved_segment(
+    client: TestClient, world: World, ctx: Context
+) -> None:
+    interview = new_interview(client, world)
+    assert upload(client, world.interviewer, interview["id"], "t.txt", TXT.encode()).status_code == 201
+    _approve_all(client, world, interview["id"])
+    read = get(
+        client, world.coder, f"/api/v1/interviews/{interview['id']}/transcripts/latest/pseudonymised"
+    ).json()
+    key = service._search_key(ctx.runtime.keys, world.project.id)
+    expected = {
+        (uuid.UUID(segment["id"]), token)
+        for segment in read["segments"]
+        for token in tokens.keyed(key, tokens.tokenise(segment["text"]))
+    }
+    stored = ctx.session.execute(select(SearchToken.segment_id, SearchToken.token)).all()
+    assert len(stored) == len(expected)  # no repeats: a word said twice in a turn is one row
+    assert {(row.segment_id, row.token) for row in stored} == expected
+    version_ids = set(ctx.session.scalars(select(SearchToken.transcript_version_id)).all())
+    assert version_ids == {uuid.UUID(read["version_id"])}
+    # A corrected version, once approved, replaces the tokens of the one it supersedes.
+    corrected = TXT.replace("I left in 2019.", "I left in 2020, in winter.")
+    assert upload(client, world.interviewer, interview["id"], "t2.txt", corrected.encode()).status_code == 201
+    _approve_all(client, world, interview["id"])
+    latest = ctx.session.scalar(select(TranscriptVersion.id).where(TranscriptVersion.version == 2))
+    assert set(ctx.session.scalars(select(SearchToken.transcript_version_id)).all()) == {latest}
 
 
 def test_uploading_to_another_projects_interview_is_not_found(
