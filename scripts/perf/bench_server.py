@@ -294,7 +294,7 @@ def _login_storm(
         stop.set()
         return await logins, reads
 
-    logins, reads = asyncio.run(storm())
+    logins, reads = harness.run_coroutine(storm())
     login_stats = logins.stats["login"]
     succeeded = logins.count("login", 201)
     login_rate = succeeded / logins.elapsed

@@ -28,12 +28,14 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
+from typing import Any, TypeVar
 
 import httpx2 as httpx
 
@@ -50,6 +52,7 @@ from app.projects import service as projects
 from app.runtime import Runtime
 from app.settings import Settings
 
+_R = TypeVar("_R")
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
@@ -552,6 +555,13 @@ async def run_load_async(
     return LoadResult(stats, time.monotonic() - started, clients)
 
 
+def run_coroutine(coroutine: Coroutine[Any, Any, _R]) -> _R:
+    """Run a coroutine to completion on a new event loop in a new thread: callers may already be inside a
+    running loop (a test session that drives a browser keeps one), where `asyncio.run` refuses to start."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="harbour-load") as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def run_load(
     base_url: str,
     operations: Sequence[Operation],
@@ -563,8 +573,8 @@ def run_load(
     timeout: float = 60.0,
     stop: threading.Event | None = None,
 ) -> LoadResult:
-    """`run_load_async` from synchronous code (its own event loop)."""
-    return asyncio.run(
+    """`run_load_async` from synchronous code (its own event loop, in its own thread)."""
+    return run_coroutine(
         run_load_async(
             base_url,
             operations,

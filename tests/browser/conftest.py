@@ -50,6 +50,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 CODER_NAME = "browser-coder"
 
 # Fictional testimony; the emoji before the phrase the test selects makes UTF-16 and code-point offsets
@@ -207,14 +208,12 @@ def page(browser: Browser) -> Iterator[Page]:
     assert violations == [], violations
 
 
-def screenshot(page: Page, name: str) -> Path | None:
-    """Save a README screenshot into docs/screenshots/, only when HARBOUR_SCREENSHOTS=1 (scripts/screenshots).
-
-    Ordinary test runs leave the committed pictures alone.
+def screenshot(page: Page, name: str) -> Path:
+    """Save a screenshot of the page: into docs/screenshots/ for the README when HARBOUR_SCREENSHOTS=1
+    (scripts/screenshots), else into test-artifacts/screenshots/ (not committed), so every run keeps its own.
     """
-    if os.environ.get("HARBOUR_SCREENSHOTS") != "1":
-        return None
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / name
+    folder = SCREENSHOTS if os.environ.get("HARBOUR_SCREENSHOTS") == "1" else ARTIFACTS
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
     page.screenshot(path=str(path), full_page=False)
     return path

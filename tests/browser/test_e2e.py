@@ -9,7 +9,8 @@ Plus: a coder cannot reach identified text, a form without its CSRF token is ref
 transcript is shown as text and never runs.
 
 Every page must load without a console error or a Content-Security-Policy violation (`watched` below);
-screenshots go to docs/screenshots/ when HARBOUR_SCREENSHOTS=1 (scripts/screenshots).
+screenshots go to test-artifacts/screenshots/, or to docs/screenshots/ when HARBOUR_SCREENSHOTS=1
+(scripts/screenshots).
 """
 
 from __future__ import annotations
