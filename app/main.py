@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import anyio.to_thread
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
@@ -91,29 +91,25 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.state.on_denied = _record_denied
     app.include_router(health.router)
-    app.include_router(auth_api.router, responses=errors.API_ERROR_RESPONSES)
-    app.include_router(auth_pages.router)
-    app.include_router(users_router.router, responses=errors.API_ERROR_RESPONSES)
-    app.include_router(audit_api.router, responses=errors.API_ERROR_RESPONSES)
-    app.include_router(audit_pages.router)
-    app.include_router(identities_api.router, responses=errors.API_ERROR_RESPONSES)
-    app.include_router(identities_pages.router)
-    app.include_router(interviews_api.router, responses=errors.API_ERROR_RESPONSES)
-    app.include_router(interview_pages.router)
-    app.include_router(guides_api.router, responses=errors.API_ERROR_RESPONSES)
-    app.include_router(guide_pages.router)
-    app.include_router(consent_api.router, responses=errors.API_ERROR_RESPONSES)
-    app.include_router(consent_pages.router)
-    app.include_router(codebook_api.router, responses=errors.API_ERROR_RESPONSES)
-    app.include_router(codebook_pages.router)
-    app.include_router(coding_api.router, responses=errors.API_ERROR_RESPONSES)
-    app.include_router(coding_pages.router)
-    app.include_router(coding_reports_api.router, responses=errors.API_ERROR_RESPONSES)
-    app.include_router(coding_report_pages.router)
-    app.include_router(incidents_api.router, responses=errors.API_ERROR_RESPONSES)
-    app.include_router(incident_pages.router)
-    app.include_router(exports_api.router, responses=errors.API_ERROR_RESPONSES)
-    app.include_router(export_pages.router)
+    # Each domain's JSON API (declaring the error envelope in the schema), then its pages.
+    domains: list[tuple[APIRouter, APIRouter | None]] = [
+        (auth_api.router, auth_pages.router),
+        (users_router.router, None),
+        (audit_api.router, audit_pages.router),
+        (identities_api.router, identities_pages.router),
+        (interviews_api.router, interview_pages.router),
+        (guides_api.router, guide_pages.router),
+        (consent_api.router, consent_pages.router),
+        (codebook_api.router, codebook_pages.router),
+        (coding_api.router, coding_pages.router),
+        (coding_reports_api.router, coding_report_pages.router),
+        (incidents_api.router, incident_pages.router),
+        (exports_api.router, export_pages.router),
+    ]
+    for api, pages in domains:
+        app.include_router(api, responses=errors.API_ERROR_RESPONSES)
+        if pages is not None:
+            app.include_router(pages)
     app.include_router(web.router)
     return app
 

@@ -43,6 +43,7 @@ from app.audit.models import AuditEvent
 from app.db import make_engine
 from app.exports import registry
 from app.incidents.models import Incident, IncidentTarget
+from app.incidents.service import EXPORT_COLUMNS
 from app.ingest import formats, tokens
 from app.interviews import service as interviews
 from scripts.perf import bench_data
@@ -410,30 +411,8 @@ def seed_incidents(inst: Installation, count: int, batch: int = 10_000) -> None:
         made += len(incidents)
 
 
-_PLAIN_COLUMNS = [
-    Incident.id,
-    Incident.target_person_id,
-    Incident.tactic,
-    Incident.stage,
-    Incident.origin_state,
-    Incident.locus_state,
-    Incident.residence_state,
-    Incident.onset_min,
-    Incident.onset_max,
-    Incident.onset_precision,
-    Incident.completion_status,
-    Incident.perpetrator_type,
-    Incident.host_cooperation,
-    Incident.legal_instrument,
-    Incident.outcome,
-    Incident.occurrence_confidence,
-    Incident.attribution_confidence,
-    Incident.evidence_basis,
-    Incident.conflict_flags,
-    Incident.fh_comparable,
-    Incident.n_mentions,
-    Incident.status,
-]
+# The baseline reads exactly the columns the real export reads.
+_PLAIN_COLUMNS = EXPORT_COLUMNS
 
 
 def plain_export(inst: Installation, fmt: str) -> int:
